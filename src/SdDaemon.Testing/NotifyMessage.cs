@@ -1,0 +1,153 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace SdDaemon.Testing;
+
+/// <summary>
+/// One datagram received by a <see cref="NotifyReceiver"/>, read the way systemd's manager reads
+/// it (spec N-6..N-8): lines split on <c>\n</c> and <c>\r</c>, backslash escapes kept, empty lines
+/// skipped, the first occurrence of a key wins. A datagram the manager would drop has a
+/// <see cref="DropReason"/> and no <see cref="Lines"/>. Dispose it to close received descriptors.
+/// </summary>
+public sealed class NotifyMessage : IDisposable
+{
+    internal NotifyMessage(byte[] data, int pid, uint uid, uint gid, IReadOnlyList<SafeFileHandle> files, string? dropReason, IReadOnlyList<string> lines)
+    {
+        Data = data;
+        Pid = pid;
+        Uid = uid;
+        Gid = gid;
+        Files = files;
+        DropReason = dropReason;
+        Lines = lines;
+    }
+
+    /// <summary>The datagram's bytes, exactly as received.</summary>
+    public IReadOnlyList<byte> Data { get; }
+
+    /// <summary>The sender's pid from SCM_CREDENTIALS (what the kernel vouched for, or what a privileged sender claimed).</summary>
+    public int Pid { get; }
+
+    /// <summary>The sender's uid from SCM_CREDENTIALS.</summary>
+    public uint Uid { get; }
+
+    /// <summary>The sender's gid from SCM_CREDENTIALS.</summary>
+    public uint Gid { get; }
+
+    /// <summary>Descriptors received with SCM_RIGHTS (CLOEXEC), owned by this message until taken.</summary>
+    public IReadOnlyList<SafeFileHandle> Files { get; }
+
+    /// <summary>Why systemd's manager would ignore this datagram; null when it would process it.</summary>
+    public string? DropReason { get; }
+
+    /// <summary>The assignments, as the manager splits them.</summary>
+    public IReadOnlyList<string> Lines { get; }
+
+    /// <summary>The datagram as text (UTF-8).</summary>
+    public string Text => Encoding.UTF8.GetString((byte[])Data);
+
+    /// <summary>The value of the first <c>KEY=</c> line, as the manager takes it; null when absent.</summary>
+    public string? this[string key] => Get(key);
+
+    /// <summary>The value of the first <c>KEY=</c> line, as the manager takes it; null when absent.</summary>
+    public string? Get(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        string prefix = key + "=";
+        foreach (string line in Lines)
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return line[prefix.Length..];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when a line is exactly <paramref name="assignment"/> (the manager tests <c>READY=1</c> this way).</summary>
+    public bool Contains(string assignment) => Lines.Contains(assignment, StringComparer.Ordinal);
+
+    /// <summary>Closes the received descriptors that were not taken.</summary>
+    public void Dispose()
+    {
+        foreach (SafeFileHandle file in Files)
+        {
+            file.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"pid={Pid} uid={Uid} gid={Gid} fds={Files.Count}{(DropReason is null ? "" : " dropped: " + DropReason)} {Text.Replace("\n", "\\n", StringComparison.Ordinal)}";
+
+    /// <summary>
+    /// The manager's reading of a datagram's text: returns the lines, or null with the reason it
+    /// would drop the datagram.
+    /// </summary>
+    internal static IReadOnlyList<string>? Split(ReadOnlySpan<byte> data, out string? dropReason)
+    {
+        dropReason = null;
+        if (data.Length > 0 && data[^1] == 0)
+        {
+            data = data[..^1]; // one trailing NUL is tolerated
+        }
+
+        if (data.IndexOf((byte)0) >= 0)
+        {
+            dropReason = "embedded NUL byte";
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, true).GetString(data);
+        }
+        catch (DecoderFallbackException)
+        {
+            // The manager splits bytes, not characters; keep going on a lossy decoding so that the
+            // lines can still be seen, but say so.
+            text = Encoding.UTF8.GetString(data);
+        }
+
+        var lines = new List<string>();
+        var current = new StringBuilder();
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\\')
+            {
+                if (i + 1 == text.Length)
+                {
+                    dropReason = "trailing lone backslash";
+                    return null;
+                }
+
+                // EXTRACT_RETAIN_ESCAPE: the backslash and the escaped character both stay.
+                current.Append(c).Append(text[++i]);
+                continue;
+            }
+
+            if (c is '\n' or '\r')
+            {
+                if (current.Length > 0)
+                {
+                    lines.Add(current.ToString());
+                    current.Clear();
+                }
+
+                continue;
+            }
+
+            current.Append(c);
+        }
+
+        if (current.Length > 0)
+        {
+            lines.Add(current.ToString());
+        }
+
+        return lines;
+    }
+}

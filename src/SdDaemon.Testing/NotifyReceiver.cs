@@ -1,0 +1,320 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using Microsoft.Win32.SafeHandles;
+using SdDaemon.Interop;
+
+namespace SdDaemon.Testing;
+
+/// <summary>
+/// The service manager's end of the notify protocol, for tests and local runs: binds an AF_UNIX
+/// datagram socket with SO_PASSCRED, gives the <see cref="NotifySocket"/> value to put in a
+/// child's environment, and receives each datagram with the sender's credentials and descriptors,
+/// read as the manager reads it (<see cref="NotifyMessage"/>). Like the manager, it closes the
+/// descriptor of a <c>BARRIER=1</c> message as soon as it receives it (<see cref="AcknowledgeBarriers"/>).
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class NotifyReceiver : IDisposable
+{
+    /// <summary>The manager reads at most this many bytes of a datagram (NOTIFY_BUFFER_MAX, PIPE_BUF).</summary>
+    public const int MaxMessageBytes = 4096;
+
+    private readonly FileDescriptorHandle _socket;
+    private readonly string? _pathToDelete;
+    private readonly List<NotifyMessage> _history = [];
+
+    private NotifyReceiver(FileDescriptorHandle socket, string notifySocket, string? pathToDelete)
+    {
+        _socket = socket;
+        NotifySocket = notifySocket;
+        _pathToDelete = pathToDelete;
+    }
+
+    /// <summary>The value for a child's NOTIFY_SOCKET: the socket's path, or <c>@name</c> for an abstract one.</summary>
+    public string NotifySocket { get; }
+
+    /// <summary>Close the descriptor of each <c>BARRIER=1</c> message on receipt, as the manager does. Default true.</summary>
+    public bool AcknowledgeBarriers { get; set; } = true;
+
+    /// <summary>Every message received so far, in order.</summary>
+    public IReadOnlyList<NotifyMessage> History
+    {
+        get
+        {
+            lock (_history)
+            {
+                return _history.ToArray();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds a receiver at <paramref name="path"/> (an absolute path, or <c>@name</c> for the abstract
+    /// namespace). With no path, a fresh socket file in a new private temporary directory.
+    /// </summary>
+    /// <exception cref="IOException">socket() or bind() failed.</exception>
+    public static unsafe NotifyReceiver Bind(string? path = null)
+    {
+        string? directory = null;
+        if (path is null)
+        {
+            directory = Directory.CreateTempSubdirectory("sdnotify-").FullName;
+            path = Path.Combine(directory, "notify");
+        }
+
+        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new IOException($"socket(AF_UNIX, SOCK_DGRAM) failed: errno {Libc.LastErrno}");
+        }
+
+        var handle = new FileDescriptorHandle(fd);
+        int one = 1;
+        int bufferSize = 8 * 1024 * 1024;
+        // Like the manager: credentials on every message, and a large queue.
+        if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSCRED, &one, sizeof(int)) != 0)
+        {
+            int errno = Libc.LastErrno;
+            handle.Dispose();
+            throw new IOException($"setsockopt(SO_PASSCRED) failed: errno {errno}");
+        }
+
+        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &bufferSize, sizeof(int));
+        byte[] address = UnixAddress(path);
+        fixed (byte* a = address)
+        {
+            if (Libc.Bind(fd, a, (uint)address.Length) != 0)
+            {
+                int errno = Libc.LastErrno;
+                handle.Dispose();
+                throw new IOException($"bind('{path}') failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})");
+            }
+        }
+
+        return new NotifyReceiver(handle, path, path.StartsWith('@') ? null : directory ?? path);
+    }
+
+    /// <summary>Binds a receiver in the abstract namespace under a fresh unique name.</summary>
+    public static NotifyReceiver BindAbstract() => Bind("@sdnotify-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Receives the next datagram, waiting at most <paramref name="timeout"/>; null on timeout.</summary>
+    public unsafe NotifyMessage? Receive(TimeSpan timeout)
+    {
+        bool added = false;
+        _socket.DangerousAddRef(ref added);
+        try
+        {
+            int fd = _socket.Fd;
+            Libc.PollFd poll = new() { Fd = fd, Events = Libc.POLLIN };
+            int milliseconds = timeout == Timeout.InfiniteTimeSpan ? -1 : (int)Math.Ceiling(timeout.TotalMilliseconds);
+            long deadline = Environment.TickCount64 + milliseconds;
+            while (true)
+            {
+                int remaining = milliseconds < 0 ? -1 : (int)Math.Max(0, deadline - Environment.TickCount64);
+                int ready = Libc.Poll(&poll, 1, remaining);
+                if (ready > 0)
+                {
+                    break;
+                }
+
+                if (ready == 0)
+                {
+                    return null;
+                }
+
+                if (Libc.LastErrno != Errno.EINTR)
+                {
+                    throw new IOException($"poll failed: errno {Libc.LastErrno}");
+                }
+            }
+
+            NotifyMessage message = ReceiveOne(fd);
+            lock (_history)
+            {
+                _history.Add(message);
+            }
+
+            return message;
+        }
+        finally
+        {
+            if (added)
+            {
+                _socket.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives until a message has a line <c>KEY=VALUE</c> (or any <c>KEY=</c> when
+    /// <paramref name="value"/> is null) and returns it; other messages stay in <see cref="History"/>.
+    /// </summary>
+    /// <exception cref="TimeoutException">No such message within <paramref name="timeout"/>.</exception>
+    public NotifyMessage WaitFor(string key, string? value, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        DateTime end = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            TimeSpan left = end - DateTime.UtcNow;
+            NotifyMessage? message = left > TimeSpan.Zero ? Receive(left) : null;
+            if (message is null)
+            {
+                throw new TimeoutException($"No {key}={value ?? "*"} on {NotifySocket} within {timeout}; received: [{string.Join(" | ", History.Select(m => m.Text))}]");
+            }
+
+            string? got = message.Get(key);
+            if (got is not null && (value is null || got == value))
+            {
+                return message;
+            }
+        }
+    }
+
+    /// <summary>Closes the socket and removes its file.</summary>
+    public void Dispose()
+    {
+        _socket.Dispose();
+        lock (_history)
+        {
+            foreach (NotifyMessage message in _history)
+            {
+                message.Dispose();
+            }
+        }
+
+        if (_pathToDelete is not null)
+        {
+            try
+            {
+                if (Directory.Exists(_pathToDelete))
+                {
+                    Directory.Delete(_pathToDelete, recursive: true);
+                }
+                else
+                {
+                    File.Delete(_pathToDelete);
+                }
+            }
+            catch (IOException)
+            {
+                // best effort: a temporary file
+            }
+        }
+    }
+
+    private unsafe NotifyMessage ReceiveOne(int fd)
+    {
+        // One byte more than the manager reads, to see (with MSG_TRUNC) that a datagram is too long.
+        byte[] buffer = new byte[MaxMessageBytes + 1];
+        int credentialsSpace = Libc.CMsgSpace(sizeof(Libc.UCred));
+        int rightsSpace = Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
+        int controlLength = credentialsSpace + rightsSpace;
+        byte* control = stackalloc byte[controlLength];
+        new Span<byte>(control, controlLength).Clear();
+        nint received;
+        Libc.MsgHdr header = default;
+        fixed (byte* bufferStart = buffer)
+        {
+            Libc.IoVec iov = new() { Base = bufferStart, Length = (nuint)buffer.Length };
+            header.Iov = &iov;
+            header.IovLength = 1;
+            header.Control = control;
+            header.ControlLength = (nuint)controlLength;
+            do
+            {
+                received = Libc.RecvMsg(fd, &header, Libc.MSG_CMSG_CLOEXEC | Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
+            }
+            while (received < 0 && Libc.LastErrno == Errno.EINTR);
+        }
+
+        if (received < 0)
+        {
+            throw new IOException($"recvmsg failed: errno {Libc.LastErrno}");
+        }
+
+        int pid = 0;
+        uint uid = uint.MaxValue;
+        uint gid = uint.MaxValue;
+        var files = new List<SafeFileHandle>();
+        int offset = 0;
+        int alignedHeader = Libc.CMsgAlign(sizeof(Libc.CMsgHdr));
+        while (offset + alignedHeader <= (int)header.ControlLength)
+        {
+            var cmsg = (Libc.CMsgHdr*)(control + offset);
+            int length = (int)cmsg->Length;
+            if (length < alignedHeader)
+            {
+                break;
+            }
+
+            byte* payload = control + offset + alignedHeader;
+            if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
+            {
+                int count = (length - alignedHeader) / sizeof(int);
+                for (int i = 0; i < count; i++)
+                {
+                    files.Add(new SafeFileHandle((IntPtr)((int*)payload)[i], ownsHandle: true));
+                }
+            }
+            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_CREDENTIALS)
+            {
+                var credentials = (Libc.UCred*)payload;
+                pid = credentials->Pid;
+                uid = credentials->Uid;
+                gid = credentials->Gid;
+            }
+
+            offset += Libc.CMsgAlign(length);
+        }
+
+        int size = (int)received;
+        string? dropReason = null;
+        IReadOnlyList<string>? lines = null;
+        if ((header.Flags & Libc.MSG_CTRUNC) != 0)
+        {
+            dropReason = "control data truncated";
+        }
+        else if (size > MaxMessageBytes || (header.Flags & Libc.MSG_TRUNC) != 0)
+        {
+            dropReason = $"datagram of {size} bytes is over {MaxMessageBytes}";
+        }
+        else
+        {
+            lines = NotifyMessage.Split(buffer.AsSpan(0, size), out dropReason);
+        }
+
+        byte[] data = buffer.AsSpan(0, Math.Min(size, buffer.Length)).ToArray();
+        lines ??= [];
+        if (AcknowledgeBarriers && lines.Contains("BARRIER=1"))
+        {
+            foreach (SafeFileHandle file in files)
+            {
+                file.Dispose();
+            }
+
+            files.Clear();
+        }
+
+        return new NotifyMessage(data, pid, uid, gid, files, dropReason, lines);
+    }
+
+    private static byte[] UnixAddress(string path)
+    {
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(path);
+        bool isAbstract = name.Length > 0 && name[0] == (byte)'@';
+        if (name.Length < 2 || (name[0] != (byte)'/' && !isAbstract) || name.Length > (isAbstract ? 108 : 107))
+        {
+            throw new ArgumentException($"'{path}' is not an absolute AF_UNIX path or @abstract name that fits sun_path.", nameof(path));
+        }
+
+        var address = new byte[2 + name.Length + (isAbstract ? 0 : 1)];
+        BitConverter.TryWriteBytes(address, (ushort)Libc.AF_UNIX);
+        name.CopyTo(address, 2);
+        if (isAbstract)
+        {
+            address[2] = 0;
+        }
+
+        return address;
+    }
+}

@@ -1,0 +1,44 @@
+namespace SdDaemon.Interop;
+
+/// <summary>Linux errno values (asm-generic; the same on every architecture .NET runs on).</summary>
+internal static class Errno
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int ESRCH = 3;
+    public const int EINTR = 4;
+    public const int EIO = 5;
+    public const int E2BIG = 7;
+    public const int EBADF = 9;
+    public const int EAGAIN = 11;
+    public const int ENOMEM = 12;
+    public const int EACCES = 13;
+    public const int ENODEV = 19;
+    public const int EINVAL = 22;
+    public const int EPIPE = 32;
+    public const int ERANGE = 34;
+    public const int ENAMETOOLONG = 36;
+    public const int ENOSYS = 38;
+    public const int EPROTO = 71;
+    public const int EMSGSIZE = 90;
+    public const int EPROTOTYPE = 91;
+    public const int ENOPROTOOPT = 92;
+    public const int EPROTONOSUPPORT = 93;
+    public const int ESOCKTNOSUPPORT = 94;
+    public const int EOPNOTSUPP = 95;
+    public const int EPFNOSUPPORT = 96;
+    public const int EAFNOSUPPORT = 97;
+    public const int ENOBUFS = 105;
+    public const int ENOTCONN = 107;
+    public const int ETIMEDOUT = 110;
+    public const int ECONNREFUSED = 111;
+    public const int ECONNRESET = 104;
+    public const int EDESTADDRREQ = 89;
+
+    /// <summary>systemd's ERRNO_IS_NOT_SUPPORTED: the kernel lacks this protocol, family or type.</summary>
+    public static bool IsNotSupported(int errno) =>
+        errno is EOPNOTSUPP or ENOTTY or ENOSYS or EAFNOSUPPORT or EPFNOSUPPORT or EPROTONOSUPPORT
+            or ESOCKTNOSUPPORT or ENOPROTOOPT;
+
+    public const int ENOTTY = 25;
+}

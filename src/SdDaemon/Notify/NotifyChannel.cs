@@ -1,0 +1,654 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using SdDaemon.Environ;
+using SdDaemon.Interop;
+using SdDaemon.Notify;
+
+namespace SdDaemon;
+
+/// <summary>
+/// The sending side of the notify protocol: the one place that writes notify datagrams.
+/// <see cref="Default"/> follows <c>$NOTIFY_SOCKET</c>; <see cref="Create"/> makes a channel to a
+/// fixed address (tests, tools, a supervisor of your own).
+/// </summary>
+/// <remarks>
+/// <para>Unlike libsystemd (a new socket per message, spec N-9), an AF_UNIX channel keeps one
+/// connected, CLOEXEC socket and reuses it from every thread; it reconnects by itself when the
+/// manager re-creates its socket (restart, daemon-reexec) and when NOTIFY_SOCKET changes.
+/// vsock addresses (VMs notifying their host) use a socket per message, like libsystemd.</para>
+/// <para>A send never blocks for ever: when the manager's queue is full it waits at most
+/// <see cref="SendTimeout"/> for room, then fails with EAGAIN (libsystemd would block).</para>
+/// </remarks>
+public sealed class NotifyChannel : IDisposable
+{
+    /// <summary>libsystemd raises SO_SNDBUF to 8 MiB so that bursts queue instead of blocking (spec N-9).</summary>
+    private const int SendBufferSize = 8 * 1024 * 1024;
+
+    private readonly IEnvironmentSource _environment;
+    private readonly string? _fixedAddress;
+    private readonly object _gate = new();
+    private volatile Target? _target;
+    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
+    private bool _disposed;
+
+    internal NotifyChannel(IEnvironmentSource environment, string? fixedAddress)
+    {
+        _environment = environment;
+        _fixedAddress = fixedAddress;
+    }
+
+    /// <summary>The process-wide channel that follows <c>$NOTIFY_SOCKET</c>; used by <see cref="Notification.Send"/>.</summary>
+    public static NotifyChannel Default { get; } = new(ProcessEnvironmentSource.Instance, null);
+
+    /// <summary>A channel to a fixed address written like NOTIFY_SOCKET (<c>/path</c>, <c>@abstract</c>,
+    /// <c>vsock:CID:PORT</c>), independent of the environment. A malformed address fails each send
+    /// with the errno libsystemd gives it.</summary>
+    public static NotifyChannel Create(string notifySocket)
+    {
+        ArgumentNullException.ThrowIfNull(notifySocket);
+        return new NotifyChannel(ProcessEnvironmentSource.Instance, notifySocket);
+    }
+
+    /// <summary>
+    /// How long a send waits for room when the manager's queue is full before it fails with
+    /// EAGAIN; also bounds the vsock stream handshake. Default 2 seconds; <see cref="TimeSpan.Zero"/>
+    /// fails at once. Must be below 24 days.
+    /// </summary>
+    public TimeSpan SendTimeout
+    {
+        get => _sendTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
+            _sendTimeout = value;
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="notification"/>. See <see cref="Notification.Send"/> for the contract.
+    /// </summary>
+    /// <exception cref="ArgumentException">A handle in <see cref="Notification.Files"/> is closed, or
+    /// FDSTORE=1 has no descriptor.</exception>
+    /// <exception cref="ObjectDisposedException">This channel was disposed.</exception>
+    [SupportedOSPlatform("linux")]
+    public NotifyResult Send(Notification notification, bool unsetEnvironment = false)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (notification.StoresFiles && notification.Files.Count == 0)
+        {
+            throw new ArgumentException("FDSTORE=1 needs at least one descriptor in Files.", nameof(notification));
+        }
+
+        try
+        {
+            return SendCore(notification);
+        }
+        finally
+        {
+            // Spec N-13: unset on every path, and only NOTIFY_SOCKET.
+            if (unsetEnvironment)
+            {
+                _environment.Remove(EnvironmentVariables.NotifySocket);
+            }
+        }
+    }
+
+    /// <summary>sd_notify_barrier(3) on this channel; see <see cref="Notification.Barrier"/>.</summary>
+    /// <exception cref="ObjectDisposedException">This channel was disposed.</exception>
+    [SupportedOSPlatform("linux")]
+    public unsafe NotifyResult Barrier(TimeSpan timeout, bool unsetEnvironment = false)
+    {
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return NotifyResult.NotListening;
+            }
+
+            int* fds = stackalloc int[2];
+            if (Libc.Pipe2(fds, Libc.O_CLOEXEC) != 0)
+            {
+                return NotifyResult.Failure(Libc.LastErrno, "cannot create the barrier pipe");
+            }
+
+            using var readEnd = new FileDescriptorHandle(fds[0]);
+            var writeEnd = new FileDescriptorHandle(fds[1]);
+            NotifyResult sent;
+            try
+            {
+                sent = SendCore(new Notification(NotifyState.Barrier) { Files = [writeEnd] });
+            }
+            finally
+            {
+                // Spec N-14: our write end must be closed, so that only the manager's copy keeps it open.
+                writeEnd.Dispose();
+            }
+
+            if (!sent.IsSent)
+            {
+                return sent;
+            }
+
+            return WaitForHangUp(fds[0], timeout);
+        }
+        finally
+        {
+            if (unsetEnvironment)
+            {
+                _environment.Remove(EnvironmentVariables.NotifySocket);
+            }
+        }
+    }
+
+    /// <summary>Closes the cached socket. Disposing <see cref="Default"/> is ignored.</summary>
+    public void Dispose()
+    {
+        if (ReferenceEquals(this, Default))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _disposed = true;
+            _target?.Dispose();
+            _target = null;
+        }
+    }
+
+    private NotifyResult SendCore(Notification notification)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return NotifyResult.NotListening; // not a systemd platform: never under a manager
+        }
+
+        string? text = _fixedAddress ?? _environment.Get(EnvironmentVariables.NotifySocket);
+        if (text is null)
+        {
+            return NotifyResult.NotListening; // spec N-1
+        }
+
+        Target target = GetTarget(text);
+        if (target.Address is not { } address)
+        {
+            return NotifyResult.Failure(target.ParseErrno, target.ParseDetail);
+        }
+
+        return address.Family == Libc.AF_UNIX
+            ? SendUnix(target, notification)
+            : SendPerMessageSocket(address, notification);
+    }
+
+    private Target GetTarget(string text)
+    {
+        Target? target = _target;
+        if (target is not null && (ReferenceEquals(target.Text, text) || target.Text == text))
+        {
+            return target;
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            target = _target;
+            if (target is null || target.Text != text)
+            {
+                Target? old = target;
+                target = new Target(text);
+                _target = target;
+                old?.Dispose(); // a sender still using it holds a reference; the fd closes after it
+            }
+
+            return target;
+        }
+    }
+
+    private NotifyResult SendUnix(Target target, Notification notification)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            FileDescriptorHandle? socket = target.GetSocket(out int errno);
+            if (socket is null)
+            {
+                return NotifyResult.Failure(errno, $"cannot connect to NOTIFY_SOCKET '{target.Text}'");
+            }
+
+            bool added = false;
+            try
+            {
+                socket.DangerousAddRef(ref added);
+                errno = Transmit(socket.Fd, notification, isStream: false);
+            }
+            catch (ObjectDisposedException) when (!added)
+            {
+                errno = Errno.ENOTCONN; // replaced by another thread between GetSocket and here
+            }
+            finally
+            {
+                if (added)
+                {
+                    socket.DangerousRelease();
+                }
+            }
+
+            if (errno == 0)
+            {
+                return NotifyResult.Sent;
+            }
+
+            // The peer we are connected to is gone (the manager closed or re-created its socket):
+            // connect again once. A second failure is real.
+            if (attempt == 0 && errno is Errno.ECONNREFUSED or Errno.ENOTCONN or Errno.ECONNRESET or Errno.EDESTADDRREQ or Errno.EPIPE)
+            {
+                target.Invalidate(socket);
+                continue;
+            }
+
+            return NotifyResult.Failure(errno, DescribeSendError(errno));
+        }
+    }
+
+    private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification)
+    {
+        int type = address.SocketType == 0 ? Libc.SOCK_DGRAM : address.SocketType;
+        int fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            int error = Libc.LastErrno;
+            // QEMU and this kind of host lack AF_VSOCK datagrams (ENODEV): plain "vsock:" falls
+            // back to SEQPACKET, then STREAM, as libsystemd does (spec N-4).
+            if (!(Errno.IsNotSupported(error) || error == Errno.ENODEV) || address.SocketType != 0)
+            {
+                return NotifyResult.Failure(error, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
+            }
+
+            type = Libc.SOCK_SEQPACKET;
+            fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC, 0);
+            if (fd < 0 && Errno.IsNotSupported(Libc.LastErrno))
+            {
+                type = Libc.SOCK_STREAM;
+                fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC, 0);
+            }
+
+            if (fd < 0)
+            {
+                return NotifyResult.Failure(Libc.LastErrno, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
+            }
+        }
+
+        using var handle = new FileDescriptorHandle(fd);
+        SetSendBuffer(fd);
+        fixed (byte* sockaddr = address.SockAddr)
+        {
+            // Connection-oriented types connect first; datagrams are connected too, so that the
+            // same send path serves both.
+            if (Libc.Connect(fd, sockaddr, (uint)address.SockAddr.Length) != 0)
+            {
+                return NotifyResult.Failure(Libc.LastErrno, $"cannot connect to NOTIFY_SOCKET '{address.Text}'");
+            }
+        }
+
+        _ = Libc.Fcntl(fd, 4 /* F_SETFL */, Libc.O_NONBLOCK);
+        bool isStream = type == Libc.SOCK_STREAM;
+        int errno = Transmit(fd, notification, isStream);
+        if (errno != 0)
+        {
+            return NotifyResult.Failure(errno, DescribeSendError(errno));
+        }
+
+        if (type is Libc.SOCK_STREAM or Libc.SOCK_SEQPACKET)
+        {
+            // The end of the message is the end of the connection; the receiver closes its side
+            // when it has read it, and must send nothing back.
+            if (Libc.Shutdown(fd, Libc.SHUT_WR) != 0)
+            {
+                return NotifyResult.Failure(Libc.LastErrno, "cannot shut down the notify connection");
+            }
+
+            if (!WaitFor(fd, Libc.POLLIN, Deadline(_sendTimeout), out errno))
+            {
+                return NotifyResult.Failure(errno == 0 ? Errno.ETIMEDOUT : errno, "the receiver did not close the vsock connection");
+            }
+
+            byte c;
+            nint n = Libc.Recv(fd, &c, 1, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
+            if (n < 0)
+            {
+                return NotifyResult.Failure(Libc.LastErrno, "waiting for the end of the notify connection failed");
+            }
+
+            if (n > 0)
+            {
+                return NotifyResult.Failure(Errno.EPROTO, "the receiver sent data back on the notify connection");
+            }
+        }
+
+        return NotifyResult.Sent;
+    }
+
+    /// <summary>
+    /// Writes one notify message (spec N-6, N-10, N-11): the payload, SCM_RIGHTS before
+    /// SCM_CREDENTIALS, explicit credentials only when needed and dropped on failure.
+    /// Returns 0 or the errno.
+    /// </summary>
+    private unsafe int Transmit(int fd, Notification notification, bool isStream)
+    {
+        IReadOnlyList<SafeHandle> files = notification.Files;
+        int fileCount = files.Count;
+        int pid = notification.Pid ?? 0;
+        bool sendCredentials = (pid != 0 && pid != System.Environment.ProcessId)
+            || Libc.GetUid() != Libc.GetEUid()
+            || Libc.GetGid() != Libc.GetEGid();
+
+        int rightsSpace = fileCount > 0 ? Libc.CMsgSpace(sizeof(int) * fileCount) : 0;
+        int credentialsSpace = sendCredentials ? Libc.CMsgSpace(sizeof(Libc.UCred)) : 0;
+        byte* control = stackalloc byte[rightsSpace + credentialsSpace];
+        new Span<byte>(control, rightsSpace + credentialsSpace).Clear();
+
+        int referenced = 0;
+        try
+        {
+            if (fileCount > 0)
+            {
+                var header = (Libc.CMsgHdr*)control;
+                header->Length = (nuint)Libc.CMsgLen(sizeof(int) * fileCount);
+                header->Level = Libc.SOL_SOCKET;
+                header->Type = Libc.SCM_RIGHTS;
+                int* data = (int*)(control + Libc.CMsgAlign(sizeof(Libc.CMsgHdr)));
+                for (; referenced < fileCount; referenced++)
+                {
+                    SafeHandle file = files[referenced];
+                    bool added = false;
+                    try
+                    {
+                        file.DangerousAddRef(ref added);
+                    }
+                    catch (ObjectDisposedException e)
+                    {
+                        throw new ArgumentException($"Files[{referenced}] is closed; nothing was sent.", nameof(notification), e);
+                    }
+
+                    data[referenced] = (int)file.DangerousGetHandle();
+                }
+            }
+
+            if (sendCredentials)
+            {
+                var header = (Libc.CMsgHdr*)(control + rightsSpace);
+                header->Length = (nuint)Libc.CMsgLen(sizeof(Libc.UCred));
+                header->Level = Libc.SOL_SOCKET;
+                header->Type = Libc.SCM_CREDENTIALS;
+                var credentials = (Libc.UCred*)((byte*)header + Libc.CMsgAlign(sizeof(Libc.CMsgHdr)));
+                credentials->Pid = pid != 0 ? pid : System.Environment.ProcessId;
+                credentials->Uid = Libc.GetUid();
+                credentials->Gid = Libc.GetGid();
+            }
+
+            byte[] payload = notification.Payload;
+            fixed (byte* bytes = payload)
+            {
+                Libc.IoVec iov;
+                Libc.MsgHdr message = default;
+                message.Iov = &iov;
+                message.IovLength = 1;
+                message.Control = rightsSpace + credentialsSpace > 0 ? control : null;
+                message.ControlLength = (nuint)(rightsSpace + credentialsSpace);
+                int offset = 0;
+                long deadline = 0;
+                while (true)
+                {
+                    iov.Base = bytes + offset;
+                    iov.Length = (nuint)(payload.Length - offset);
+                    nint n = Libc.SendMsg(fd, &message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
+                    if (n >= 0)
+                    {
+                        offset += (int)n;
+                        if (offset == payload.Length)
+                        {
+                            return 0;
+                        }
+
+                        if (!isStream)
+                        {
+                            return Errno.EIO; // a datagram goes whole or not at all
+                        }
+
+                        // Descriptors and credentials go with the first part only.
+                        message.Control = null;
+                        message.ControlLength = 0;
+                        continue;
+                    }
+
+                    int errno = Libc.LastErrno;
+                    if (errno == Errno.EINTR)
+                    {
+                        continue;
+                    }
+
+                    if (errno == Errno.EAGAIN)
+                    {
+                        // The receiver's queue is full: wait for room, but never for ever.
+                        if (deadline == 0)
+                        {
+                            deadline = Deadline(_sendTimeout);
+                        }
+
+                        if (WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
+                        {
+                            continue;
+                        }
+
+                        return waitError == 0 ? Errno.EAGAIN : waitError;
+                    }
+
+                    if (sendCredentials)
+                    {
+                        // Spec N-10: the kernel refused our explicit credentials (no privilege for
+                        // that pid, a pid in another namespace): retry once with its own, keeping the fds.
+                        sendCredentials = false;
+                        message.ControlLength -= (nuint)credentialsSpace;
+                        if (message.ControlLength == 0)
+                        {
+                            message.Control = null;
+                        }
+
+                        continue;
+                    }
+
+                    return errno;
+                }
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < referenced; i++)
+            {
+                files[i].DangerousRelease();
+            }
+        }
+    }
+
+    private static long Deadline(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+
+    private static int RemainingMilliseconds(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            return -1;
+        }
+
+        long remaining = deadline - Stopwatch.GetTimestamp();
+        if (remaining <= 0)
+        {
+            return 0;
+        }
+
+        return (int)Math.Min(int.MaxValue, (remaining * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+    }
+
+    /// <summary>poll() for <paramref name="events"/> until the deadline, riding out EINTR.
+    /// False with errno 0 on timeout, false with the errno on failure.</summary>
+    private static unsafe bool WaitFor(int fd, short events, long deadline, out int errno)
+    {
+        while (true)
+        {
+            Libc.PollFd poll = new() { Fd = fd, Events = events };
+            int ready = Libc.Poll(&poll, 1, RemainingMilliseconds(deadline));
+            if (ready > 0)
+            {
+                errno = 0;
+                return true;
+            }
+
+            if (ready == 0)
+            {
+                errno = 0;
+                return false;
+            }
+
+            errno = Libc.LastErrno;
+            if (errno != Errno.EINTR)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static NotifyResult WaitForHangUp(int readFd, TimeSpan timeout)
+    {
+        // POLLHUP is reported whatever the requested events: ask for none (spec N-14).
+        if (WaitFor(readFd, 0, Deadline(timeout), out int errno))
+        {
+            return NotifyResult.Sent;
+        }
+
+        return errno == 0
+            ? NotifyResult.Failure(Errno.ETIMEDOUT, $"the manager did not process the barrier within {timeout}")
+            : NotifyResult.Failure(errno, "waiting for the barrier failed");
+    }
+
+    private static string? DescribeSendError(int errno) => errno switch
+    {
+        Errno.EAGAIN => "the manager's queue stayed full for the whole SendTimeout",
+        Errno.ECONNREFUSED => "nobody is listening on NOTIFY_SOCKET (the manager went away)",
+        Errno.EBADF => "a descriptor in Files is not open",
+        _ => null,
+    };
+
+    private static unsafe void SetSendBuffer(int fd)
+    {
+        int size = SendBufferSize;
+        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int)); // best effort, as libsystemd
+    }
+
+    /// <summary>A parsed NOTIFY_SOCKET value and, for AF_UNIX, its cached connected socket.</summary>
+    private sealed class Target : IDisposable
+    {
+        private readonly object _gate = new();
+        private FileDescriptorHandle? _socket;
+        private bool _disposed;
+
+        public Target(string text)
+        {
+            Text = text;
+            ParseErrno = NotifySocketAddress.TryParse(text, out NotifySocketAddress? address, out string? detail);
+            Address = address;
+            ParseDetail = detail;
+        }
+
+        public string Text { get; }
+
+        public NotifySocketAddress? Address { get; }
+
+        public int ParseErrno { get; }
+
+        public string? ParseDetail { get; }
+
+        public FileDescriptorHandle? GetSocket(out int errno)
+        {
+            errno = 0;
+            FileDescriptorHandle? socket = Volatile.Read(ref _socket);
+            if (socket is not null)
+            {
+                return socket;
+            }
+
+            lock (_gate)
+            {
+                if (_socket is not null)
+                {
+                    return _socket;
+                }
+
+                if (_disposed)
+                {
+                    errno = Errno.ENOTCONN;
+                    return null;
+                }
+
+                socket = Open(Address!, out errno);
+                Volatile.Write(ref _socket, socket);
+                return socket;
+            }
+        }
+
+        public void Invalidate(FileDescriptorHandle socket)
+        {
+            lock (_gate)
+            {
+                if (ReferenceEquals(_socket, socket))
+                {
+                    _socket = null;
+                }
+            }
+
+            socket.Dispose();
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _socket?.Dispose();
+                _socket = null;
+            }
+        }
+
+        private static unsafe FileDescriptorHandle? Open(NotifySocketAddress address, out int errno)
+        {
+            int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
+            if (fd < 0)
+            {
+                errno = Libc.LastErrno;
+                return null;
+            }
+
+            var handle = new FileDescriptorHandle(fd);
+            SetSendBuffer(fd);
+            fixed (byte* sockaddr = address.SockAddr)
+            {
+                if (Libc.Connect(fd, sockaddr, (uint)address.SockAddr.Length) != 0)
+                {
+                    errno = Libc.LastErrno;
+                    handle.Dispose();
+                    return null;
+                }
+            }
+
+            errno = 0;
+            return handle;
+        }
+    }
+}

@@ -1,0 +1,330 @@
+using System.Globalization;
+using System.Text;
+
+namespace SdDaemon;
+
+/// <summary>Who may send notifications for the unit (<c>NOTIFYACCESS=</c>, systemd 254; systemd.service(5) NotifyAccess=).</summary>
+public enum NotifyAccess
+{
+    /// <summary><c>none</c>: all notifications are ignored.</summary>
+    None,
+
+    /// <summary><c>main</c>: only the main process.</summary>
+    Main,
+
+    /// <summary><c>exec</c>: the main process and the processes of ExecStartPre= and the like.</summary>
+    Exec,
+
+    /// <summary><c>all</c>: every process of the unit's cgroup.</summary>
+    All,
+}
+
+/// <summary>
+/// One <c>KEY=VALUE</c> assignment of the notify protocol, validated when it is made and encoded
+/// to UTF-8 once (see <see href="https://www.freedesktop.org/software/systemd/man/sd_notify.html">sd_notify(3)</see>
+/// for what each key means). Values can never carry <c>\n</c>, <c>\r</c> or NUL (the manager
+/// would split or drop the message, spec N-6, N-7) nor end in a lone backslash (it would escape
+/// the separator). Invalid input throws <see cref="ArgumentException"/>.
+/// </summary>
+public sealed class NotifyState
+{
+    private NotifyState(string key, string value)
+    {
+        Key = key;
+        Value = value;
+        Utf8 = Encoding.UTF8.GetBytes(key + "=" + value);
+    }
+
+    /// <summary>The key, for example <c>STATUS</c>.</summary>
+    public string Key { get; }
+
+    /// <summary>The value, for example <c>serving</c>.</summary>
+    public string Value { get; }
+
+    /// <summary><c>KEY=VALUE</c> in UTF-8: what goes on the wire.</summary>
+    internal byte[] Utf8 { get; }
+
+    /// <summary><c>READY=1</c>: start-up (or a reload) finished.</summary>
+    public static NotifyState Ready { get; } = new("READY", "1");
+
+    /// <summary><c>RELOADING=1</c> (systemd 217): a reload starts; send <see cref="Ready"/> when it is done.
+    /// With Type=notify-reload (systemd 253) it must go with <see cref="MonotonicUsec()"/>; see <see cref="Notification.Reloading"/>.</summary>
+    public static NotifyState Reloading { get; } = new("RELOADING", "1");
+
+    /// <summary><c>STOPPING=1</c> (systemd 217): shutdown started.</summary>
+    public static NotifyState Stopping { get; } = new("STOPPING", "1");
+
+    /// <summary><c>WATCHDOG=1</c>: the keep-alive ping.</summary>
+    public static NotifyState Watchdog { get; } = new("WATCHDOG", "1");
+
+    /// <summary><c>WATCHDOG=trigger</c> (systemd 243): fail the watchdog now, as if it had timed out.</summary>
+    public static NotifyState WatchdogTrigger { get; } = new("WATCHDOG", "trigger");
+
+    /// <summary><c>FDSTORE=1</c> (systemd 219): store the attached descriptors in the manager's fd store
+    /// (needs FileDescriptorStoreMax= &gt; 0 in the unit; the default is 0).</summary>
+    public static NotifyState FdStore { get; } = new("FDSTORE", "1");
+
+    /// <summary><c>FDSTOREREMOVE=1</c> (systemd 236): remove the stored descriptors named by <see cref="FdName"/>.</summary>
+    public static NotifyState FdStoreRemove { get; } = new("FDSTOREREMOVE", "1");
+
+    /// <summary><c>FDPOLL=0</c> (systemd 246): do not drop stored descriptors when they report POLLHUP or POLLERR.</summary>
+    public static NotifyState FdPollDisabled { get; } = new("FDPOLL", "0");
+
+    /// <summary><c>BARRIER=1</c> (systemd 246): only ever sent alone, by <see cref="Notification.Barrier"/>.</summary>
+    internal static NotifyState Barrier { get; } = new("BARRIER", "1");
+
+    /// <summary><c>STATUS=text</c>: one line of status text, shown by <c>systemctl status</c>. Empty clears it.</summary>
+    /// <exception cref="ArgumentException">The text has a line break, a NUL, a lone trailing backslash,
+    /// invalid UTF-16, or is longer than the manager accepts (16 KiB of UTF-8).</exception>
+    public static NotifyState Status(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ValidateValue(text, nameof(text));
+        if (Encoding.UTF8.GetByteCount(text) > StatusMaxBytes)
+        {
+            throw new ArgumentException($"STATUS= text is longer than the manager accepts ({StatusMaxBytes} bytes of UTF-8).", nameof(text));
+        }
+
+        return new NotifyState("STATUS", text);
+    }
+
+    /// <summary><c>ERRNO=n</c>: the daemon failed with this errno-style error code.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="errno"/> is negative.</exception>
+    public static NotifyState Errno(int errno)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(errno);
+        return new NotifyState("ERRNO", errno.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary><c>BUSERROR=name</c>: the daemon failed with this D-Bus error name (for example <c>org.freedesktop.DBus.Error.TimedOut</c>).</summary>
+    /// <exception cref="ArgumentException">Not a valid D-Bus error name.</exception>
+    public static NotifyState BusError(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!IsValidBusErrorName(name))
+        {
+            throw new ArgumentException($"'{name}' is not a D-Bus error name (two or more dot-separated elements of [A-Za-z0-9_], not starting with a digit, at most 255 characters).", nameof(name));
+        }
+
+        return new NotifyState("BUSERROR", name);
+    }
+
+    /// <summary><c>EXIT_STATUS=n</c> (systemd 254): the exit status the daemon is about to exit with (informational).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="status"/> is not 0-255.</exception>
+    public static NotifyState ExitStatus(int status)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(status);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(status, 255);
+        return new NotifyState("EXIT_STATUS", status.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary><c>MAINPID=pid</c>: the unit's main process is now <paramref name="pid"/>
+    /// (it must be in the unit's cgroup unless the sender is root).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pid"/> is not positive.</exception>
+    public static NotifyState MainPid(int pid)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
+        return new NotifyState("MAINPID", pid.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary><c>WATCHDOG_USEC=n</c> (systemd 233): change the watchdog timeout at run time.
+    /// <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/> disable it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative (other than infinite).</exception>
+    public static NotifyState WatchdogUsec(TimeSpan timeout) =>
+        new("WATCHDOG_USEC", timeout == Timeout.InfiniteTimeSpan
+            ? ulong.MaxValue.ToString(CultureInfo.InvariantCulture)
+            : ToMicroseconds(timeout, nameof(timeout)).ToString(CultureInfo.InvariantCulture));
+
+    /// <summary><c>EXTEND_TIMEOUT_USEC=n</c> (systemd 236): the current start, stop or reload timeout
+    /// ends <paramref name="extension"/> from now instead (rounded up to whole microseconds).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    public static NotifyState ExtendTimeout(TimeSpan extension)
+    {
+        ulong usec = ToMicroseconds(extension, nameof(extension));
+        ArgumentOutOfRangeException.ThrowIfZero(usec, nameof(extension));
+        return new NotifyState("EXTEND_TIMEOUT_USEC", usec.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary><c>MONOTONIC_USEC=n</c>: CLOCK_MONOTONIC now, in microseconds; goes with <see cref="Reloading"/>.</summary>
+    public static NotifyState MonotonicUsec() => MonotonicUsec(Interop.Libc.MonotonicMicroseconds());
+
+    /// <summary><c>MONOTONIC_USEC=n</c> with a given CLOCK_MONOTONIC timestamp in microseconds.</summary>
+    public static NotifyState MonotonicUsec(ulong microseconds) =>
+        new("MONOTONIC_USEC", microseconds.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary><c>FDNAME=name</c>: the name of the descriptors sent with <see cref="FdStore"/> (default
+    /// <c>stored</c>), or of those <see cref="FdStoreRemove"/> removes. It comes back in LISTEN_FDNAMES.</summary>
+    /// <exception cref="ArgumentException">Empty, longer than 255 characters, non-ASCII, a control character or <c>:</c>
+    /// (the manager would ignore it).</exception>
+    public static NotifyState FdName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!IsValidFdName(name))
+        {
+            throw new ArgumentException($"'{name}' is not a valid FDNAME: it must be 1-255 printable ASCII characters without ':'.", nameof(name));
+        }
+
+        ValidateValue(name, nameof(name));
+        return new NotifyState("FDNAME", name);
+    }
+
+    /// <summary><c>NOTIFYACCESS=</c> (systemd 254): change who may send notifications for the unit.</summary>
+    public static NotifyState NotifyAccessChange(NotifyAccess access) => new("NOTIFYACCESS", access switch
+    {
+        NotifyAccess.None => "none",
+        NotifyAccess.Main => "main",
+        NotifyAccess.Exec => "exec",
+        NotifyAccess.All => "all",
+        _ => throw new ArgumentOutOfRangeException(nameof(access), access, "Unknown NotifyAccess value."),
+    });
+
+    /// <summary>A private assignment <c>X_KEY=value</c>; the manager ignores keys it does not know
+    /// (spec N-8), and private keys must start with <c>X_</c>.</summary>
+    /// <exception cref="ArgumentException">The key is not <c>X_</c> followed by <c>[A-Z0-9_]</c>, or the value is invalid.</exception>
+    public static NotifyState Custom(string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        if (!key.StartsWith("X_", StringComparison.Ordinal) || !IsValidKey(key))
+        {
+            throw new ArgumentException($"'{key}' is not a private notify key: it must start with X_ and contain only A-Z, 0-9 and _.", nameof(key));
+        }
+
+        ValidateValue(value, nameof(value));
+        return new NotifyState(key, value);
+    }
+
+    /// <summary>Any <c>KEY=VALUE</c> assignment, for keys this library has no typed form for yet.
+    /// The key must be <c>[A-Z0-9_]+</c>; the value obeys the same rules as every other value.</summary>
+    /// <exception cref="ArgumentException">Invalid key or value.</exception>
+    public static NotifyState Assignment(string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        if (!IsValidKey(key))
+        {
+            throw new ArgumentException($"'{key}' is not a notify key: it must be non-empty and contain only A-Z, 0-9 and _.", nameof(key));
+        }
+
+        if (key == "BARRIER")
+        {
+            throw new ArgumentException("BARRIER= is sent only alone, by Notification.Barrier().", nameof(key));
+        }
+
+        ValidateValue(value, nameof(value));
+        return new NotifyState(key, value);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Key + "=" + Value;
+
+    /// <summary>The manager ignores STATUS= text longer than this (STATUS_TEXT_MAX, 16 KiB).</summary>
+    internal const int StatusMaxBytes = 16 * 1024;
+
+    /// <summary>FDNAME_MAX: the longest name the manager accepts.</summary>
+    internal const int FdNameMax = 255;
+
+    /// <summary>fdname_is_valid(): printable ASCII without ':', 1-255 characters.</summary>
+    internal static bool IsValidFdName(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty || name.Length > FdNameMax)
+        {
+            return false;
+        }
+
+        foreach (char c in name)
+        {
+            if (c < ' ' || c >= 127 || c == ':')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsValidKey(ReadOnlySpan<char> key)
+    {
+        if (key.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (char c in key)
+        {
+            if (!(c is (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsValidBusErrorName(string name)
+    {
+        if (name.Length is 0 or > 255)
+        {
+            return false;
+        }
+
+        string[] elements = name.Split('.');
+        if (elements.Length < 2)
+        {
+            return false;
+        }
+
+        foreach (string element in elements)
+        {
+            if (element.Length == 0 || char.IsAsciiDigit(element[0]))
+            {
+                return false;
+            }
+
+            foreach (char c in element)
+            {
+                if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The rules every value obeys so that the manager reads it back as written (spec N-6, N-7).</summary>
+    internal static void ValidateValue(string value, string parameterName)
+    {
+        int bad = value.AsSpan().IndexOfAny('\n', '\r', '\0');
+        if (bad >= 0)
+        {
+            string what = value[bad] switch { '\n' => "a line feed", '\r' => "a carriage return", _ => "a NUL character" };
+            throw new ArgumentException($"A notify value cannot contain {what} (at index {bad}): the manager would split or drop the message.", parameterName);
+        }
+
+        int trailingBackslashes = value.Length - value.AsSpan().TrimEnd('\\').Length;
+        if (trailingBackslashes % 2 == 1)
+        {
+            throw new ArgumentException("A notify value cannot end in a lone backslash: the manager reads it as an escape of the line separator.", parameterName);
+        }
+
+        try
+        {
+            _ = StrictUtf8.GetByteCount(value);
+        }
+        catch (EncoderFallbackException e)
+        {
+            throw new ArgumentException("A notify value must be valid UTF-16 (it has a lone surrogate); the manager ignores invalid UTF-8.", parameterName, e);
+        }
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static ulong ToMicroseconds(TimeSpan span, string parameterName)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(span, TimeSpan.Zero, parameterName);
+        // TimeSpan ticks are 100 ns; round up so that a small positive span never becomes 0.
+        return ((ulong)span.Ticks + 9UL) / 10UL;
+    }
+}

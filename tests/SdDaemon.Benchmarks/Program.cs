@@ -1,0 +1,2 @@
+// Placeholder: benchmarks are added with the notify benchmarks.
+return 0;

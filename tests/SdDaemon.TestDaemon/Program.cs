@@ -1,0 +1,2 @@
+// Placeholder: the scripted test daemon is filled in with the integration tests.
+return 0;
