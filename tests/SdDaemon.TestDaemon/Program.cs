@@ -1,2 +1,97 @@
-// Placeholder: the scripted test daemon is filled in with the integration tests.
+// The scripted daemon that integration tests start under the real manager. Each argument is a
+// step, run in order; each step prints one line to stdout (see the unit's StandardOutput=).
+//   ready | stopping | status=TEXT | extend=USEC | sleep=MS | notify=RAW (\n as the two chars \n)
+//   fdstore=NAME:PATH (open PATH, store it with FDNAME=NAME) | fdremove=NAME
+//   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
+//   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
+//   exit=N
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using SdDaemon;
+
+if (!OperatingSystem.IsLinux())
+{
+    return 1;
+}
+
+var stop = new ManualResetEventSlim();
+using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.Set();
+});
+
+var keep = new List<IDisposable>();
+foreach (string step in args)
+{
+    int eq = step.IndexOf('=', StringComparison.Ordinal);
+    string verb = eq < 0 ? step : step[..eq];
+    string arg = eq < 0 ? "" : step[(eq + 1)..];
+    string result = verb switch
+    {
+        "ready" => Notification.Ready.Send().ToString(),
+        "stopping" => Notification.Stopping.Send().ToString(),
+        "status" => Notification.Status(arg).Send().ToString(),
+        "extend" => new Notification(NotifyState.ExtendTimeout(TimeSpan.FromTicks(long.Parse(arg, CultureInfo.InvariantCulture) * 10))).Send().ToString(),
+        "sleep" => Sleep(int.Parse(arg, CultureInfo.InvariantCulture)),
+        "notify" => Notification.FromText(arg.Replace("\\n", "\n", StringComparison.Ordinal)).Send().ToString(),
+        "fdstore" => FdStore(arg),
+        "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
+        "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
+        "mainpid-child" => MainPidChild(),
+        "env" => WriteEnvironment(arg),
+        "wait" => Wait(),
+        "exit" => Exit(int.Parse(arg, CultureInfo.InvariantCulture)),
+        _ => throw new ArgumentException($"unknown step '{step}'"),
+    };
+    Console.WriteLine($"{verb}: {result}");
+}
+
 return 0;
+
+string Sleep(int milliseconds)
+{
+    Thread.Sleep(milliseconds);
+    return "slept";
+}
+
+string FdStore(string arg)
+{
+    int colon = arg.IndexOf(':', StringComparison.Ordinal);
+    var file = File.Open(arg[(colon + 1)..], FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+    keep.Add(file);
+    return new Notification(NotifyState.FdStore, NotifyState.FdName(arg[..colon])) { Files = [file.SafeFileHandle] }.Send().ToString();
+}
+
+string MainPidChild()
+{
+    var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
+    return $"{child.Id} " + new Notification(NotifyState.MainPid(child.Id)) { Pid = child.Id }.Send();
+}
+
+string WriteEnvironment(string path)
+{
+    var lines = new List<string>();
+    foreach (string name in new[] { "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM" })
+    {
+        lines.Add($"{name}={Environment.GetEnvironmentVariable(name)}");
+    }
+
+    lines.Add($"PID={Environment.ProcessId}");
+    File.WriteAllLines(path, lines);
+    return "written";
+}
+
+string Wait()
+{
+    stop.Wait();
+    return "SIGTERM " + Notification.Stopping.Send();
+}
+
+string Exit(int code)
+{
+    Console.Out.Flush();
+    Environment.Exit(code);
+    return "";
+}

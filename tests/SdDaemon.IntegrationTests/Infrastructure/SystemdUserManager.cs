@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace SdDaemon.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real systemd 252 user manager, started once per test run (shared/spec/REAL-PEERS.md): in a
+/// private mount namespace where /run/systemd/system exists, with its own XDG_RUNTIME_DIR, and
+/// always stopped (SIGTERM: it stops its units and exits) when the run ends.
+/// </summary>
+public sealed class SystemdUserManager : IDisposable
+{
+    private readonly Process? _manager;
+
+    public SystemdUserManager()
+    {
+        if (Peers.SystemdUnavailableReason is { } reason)
+        {
+            UnavailableReason = reason;
+            return;
+        }
+
+        RuntimeDirectory = Directory.CreateTempSubdirectory("sdd-xdg-").FullName;
+        File.SetUnixFileMode(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var info = new ProcessStartInfo("/usr/bin/unshare")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (string argument in new[]
+        {
+            "-m", "--propagation", "private", "/bin/sh", "-c",
+            "mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec /usr/lib/systemd/systemd --user",
+        })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["XDG_RUNTIME_DIR"] = RuntimeDirectory;
+        info.Environment.Remove("NOTIFY_SOCKET");
+        info.Environment.Remove("DBUS_SESSION_BUS_ADDRESS");
+        _manager = Process.Start(info)!;
+        _manager.StandardInput.Close();
+        _manager.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (_log) { _log.Add(e.Data); } } };
+        _manager.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (_log) { _log.Add(e.Data); } } };
+        _manager.BeginOutputReadLine();
+        _manager.BeginErrorReadLine();
+
+        // Ready when systemctl can talk to it through $XDG_RUNTIME_DIR/systemd/private.
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (_manager.HasExited)
+            {
+                break;
+            }
+
+            if (File.Exists(Path.Combine(RuntimeDirectory, "systemd", "private"))
+                && Systemctl("show", "-p", "Version", "--value").ExitCode == 0)
+            {
+                ManagerPid = _manager.Id;
+                return;
+            }
+
+            Thread.Sleep(100);
+        }
+
+        UnavailableReason = $"systemd --user did not start: {Log}";
+        Dispose();
+    }
+
+    private readonly List<string> _log = [];
+
+    /// <summary>Null when the manager runs; otherwise why not.</summary>
+    public string? UnavailableReason { get; }
+
+    public string RuntimeDirectory { get; } = "";
+
+    public int ManagerPid { get; }
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return string.Join('\n', _log);
+            }
+        }
+    }
+
+    /// <summary>Fails the test (never skips) when the manager is not running.</summary>
+    public void EnsureRunning() => Assert.True(UnavailableReason is null, $"real systemd manager: {UnavailableReason}");
+
+    public Dictionary<string, string?> ClientEnvironment => new()
+    {
+        ["XDG_RUNTIME_DIR"] = RuntimeDirectory,
+        ["DBUS_SESSION_BUS_ADDRESS"] = null,
+        ["NOTIFY_SOCKET"] = null,
+        ["SYSTEMD_PAGER"] = "",
+        ["SYSTEMD_COLORS"] = "0",
+    };
+
+    public ProcessResult Systemctl(params string[] arguments) =>
+        ProcessRunner.Run("/usr/bin/systemctl", ["--user", "--no-pager", .. arguments], ClientEnvironment);
+
+    /// <summary>systemd-run --user with the given options, then the command.</summary>
+    public ProcessResult SystemdRun(params string[] arguments) =>
+        ProcessRunner.Run("/usr/bin/systemd-run", ["--user", "--no-block", .. arguments], ClientEnvironment);
+
+    /// <summary>Runs a command inside the manager's mount namespace (where /run/systemd is its tmpfs).</summary>
+    public ProcessResult InNamespace(params string[] command) =>
+        ProcessRunner.Run("/usr/bin/nsenter", ["-m", "-t", ManagerPid.ToString(System.Globalization.CultureInfo.InvariantCulture), .. command], ClientEnvironment);
+
+    /// <summary>systemctl show NAME -p ... as a dictionary.</summary>
+    public Dictionary<string, string> Show(string unit, params string[] properties)
+    {
+        var args = new List<string> { "show", unit };
+        foreach (string property in properties)
+        {
+            args.Add("-p");
+            args.Add(property);
+        }
+
+        ProcessResult result = Systemctl([.. args]).EnsureSuccess("systemctl show");
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                values[line[..equals]] = line[(equals + 1)..];
+            }
+        }
+
+        return values;
+    }
+
+    public string Property(string unit, string property) => Show(unit, property).GetValueOrDefault(property, "");
+
+    /// <summary>Polls a property until it has the expected value; returns the last value seen.</summary>
+    public string WaitForProperty(string unit, string property, string expected, TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        string value;
+        do
+        {
+            value = Property(unit, property);
+            if (value == expected)
+            {
+                return value;
+            }
+
+            Thread.Sleep(50);
+        }
+        while (stopwatch.Elapsed < timeout);
+        return value;
+    }
+
+    /// <summary>Stops a unit and clears its failed state, ignoring errors (cleanup).</summary>
+    public void Cleanup(string unit)
+    {
+        Systemctl("stop", unit);
+        Systemctl("reset-failed", unit);
+    }
+
+    public void Dispose()
+    {
+        if (_manager is { HasExited: false })
+        {
+            // SIGTERM: the manager stops its units and exits; nothing else on the machine is touched.
+            _ = ProcessRunner.Run("/bin/kill", ["-TERM", _manager.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            if (!_manager.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                _manager.Kill(entireProcessTree: true);
+            }
+        }
+
+        _manager?.Dispose();
+        try
+        {
+            if (RuntimeDirectory.Length > 0)
+            {
+                Directory.Delete(RuntimeDirectory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SystemdCollection : ICollectionFixture<SystemdUserManager>
+{
+    public const string Name = "real systemd user manager";
+}
