@@ -1,0 +1,404 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using SdDaemon.Interop;
+using SdDaemon.Testing;
+using SdDaemon.Tests.Support;
+using Xunit;
+
+namespace SdDaemon.Tests.Notify;
+
+/// <summary>
+/// The sender on the wire: a receiver socket with SO_PASSCRED (SdDaemon.Testing) checks the exact
+/// bytes, the credentials the kernel reports and the descriptors that arrive.
+/// </summary>
+public sealed class NotifyChannelTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    private readonly NotifyReceiver _receiver = NotifyReceiver.Bind();
+    private readonly FakeEnvironment _environment = new();
+    private readonly NotifyChannel _channel;
+
+    public NotifyChannelTests()
+    {
+        _environment.Set(EnvironmentVariables.NotifySocket, _receiver.NotifySocket);
+        _channel = new NotifyChannel(_environment, null);
+    }
+
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _receiver.Dispose();
+    }
+
+    [Fact]
+    public void N6_N10_READY_arrives_as_exact_bytes_with_our_own_credentials()
+    {
+        Assert.Equal(NotifyResult.Sent, _channel.Send(Notification.Ready));
+        using NotifyMessage m = _receiver.Receive(Wait)!;
+        Assert.Equal(Encoding.ASCII.GetBytes("READY=1"), m.Data);
+        Assert.Equal(Environment.ProcessId, m.Pid);
+        Assert.Equal(Libc.GetUid(), m.Uid);
+        Assert.Equal(Libc.GetGid(), m.Gid);
+        Assert.Empty(m.Files);
+        Assert.Null(m.DropReason);
+        Assert.Equal(["READY=1"], m.Lines);
+    }
+
+    [Fact]
+    public void N6_several_states_arrive_in_one_datagram()
+    {
+        Assert.True(_channel.Send(new Notification(NotifyState.Ready, NotifyState.Status("up: 3 workers"))).IsSent);
+        using NotifyMessage m = _receiver.Receive(Wait)!;
+        Assert.Equal("READY=1\nSTATUS=up: 3 workers", m.Text);
+        Assert.Equal("up: 3 workers", m["STATUS"]);
+        Assert.True(m.Contains("READY=1"));
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Fact]
+    public void N2_an_abstract_address_is_reached_with_its_exact_length()
+    {
+        // A sender that counted a trailing NUL would address another abstract name: ECONNREFUSED.
+        using NotifyReceiver abstractReceiver = NotifyReceiver.BindAbstract();
+        Assert.StartsWith("@", abstractReceiver.NotifySocket, StringComparison.Ordinal);
+        _environment.Set(EnvironmentVariables.NotifySocket, abstractReceiver.NotifySocket);
+        Assert.Equal(NotifyResult.Sent, _channel.Send(Notification.Stopping));
+        Assert.Equal("STOPPING=1", abstractReceiver.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public void N1_unset_NOTIFY_SOCKET_means_not_listening_and_nothing_is_sent()
+    {
+        var environment = new FakeEnvironment();
+        using var channel = new NotifyChannel(environment, null);
+        NotifyResult result = channel.Send(Notification.Ready);
+        Assert.Equal(NotifyOutcome.NotListening, result.Outcome);
+        Assert.False(result.IsSent);
+        Assert.False(result.IsFailed);
+        Assert.Null(result.ErrorMessage);
+        Assert.Equal(result, result.ThrowIfFailed());
+    }
+
+    [Theory]
+    [InlineData("", Errno.EPROTO)]
+    [InlineData("relative", Errno.EPROTO)]
+    [InlineData("@", Errno.EINVAL)]
+    [InlineData("vsock::5", Errno.EINVAL)]
+    public void N1_N2_malformed_NOTIFY_SOCKET_fails_with_a_specific_error_not_an_exception(string value, int errno)
+    {
+        _environment.Set(EnvironmentVariables.NotifySocket, value);
+        NotifyResult result = _channel.Send(Notification.Ready);
+        Assert.Equal(NotifyOutcome.Failed, result.Outcome);
+        Assert.Equal(errno, result.Errno);
+        Assert.Contains("NOTIFY_SOCKET", result.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(errno, Assert.Throws<NotifyException>(() => result.ThrowIfFailed()).Result.Errno);
+    }
+
+    [Fact]
+    public void N13_unsetEnvironment_removes_only_NOTIFY_SOCKET_after_success()
+    {
+        _environment.Set(EnvironmentVariables.ListenFds, "1");
+        Assert.True(_channel.Send(Notification.Ready, unsetEnvironment: true).IsSent);
+        Assert.Equal([EnvironmentVariables.NotifySocket], _environment.Removed);
+        Assert.False(_environment.Values.ContainsKey(EnvironmentVariables.NotifySocket));
+        Assert.Equal("1", _environment.Get(EnvironmentVariables.ListenFds));
+        Assert.Equal(NotifyOutcome.NotListening, _channel.Send(Notification.Ready).Outcome);
+    }
+
+    [Fact]
+    public void N13_unsetEnvironment_removes_NOTIFY_SOCKET_after_failure_and_after_a_caller_error()
+    {
+        _environment.Set(EnvironmentVariables.NotifySocket, "garbage");
+        Assert.True(_channel.Send(Notification.Ready, unsetEnvironment: true).IsFailed);
+        Assert.Null(_environment.Get(EnvironmentVariables.NotifySocket));
+
+        _environment.Set(EnvironmentVariables.NotifySocket, _receiver.NotifySocket);
+        var (read, write) = Fds.Pipe();
+        read.Dispose();
+        write.Dispose();
+        Assert.Throws<ArgumentException>(() => _channel.Send(new Notification(NotifyState.FdStore) { Files = [write] }, unsetEnvironment: true));
+        Assert.Null(_environment.Get(EnvironmentVariables.NotifySocket));
+    }
+
+    [Fact]
+    public void N10_a_pid_of_another_process_is_sent_as_SCM_CREDENTIALS()
+    {
+        Assert.Equal(0u, Libc.GetEUid()); // claiming another pid needs CAP_SYS_ADMIN; these tests run as root
+        using Process child = Process.Start(new ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
+        try
+        {
+            Assert.True(_channel.Send(new Notification(NotifyState.MainPid(child.Id)) { Pid = child.Id }).IsSent);
+            using NotifyMessage m = _receiver.Receive(Wait)!;
+            Assert.Equal(child.Id, m.Pid);
+            Assert.Equal($"MAINPID={child.Id}", m.Text);
+            Assert.Equal(0u, m.Uid);
+        }
+        finally
+        {
+            child.Kill();
+        }
+    }
+
+    [Fact]
+    public void N10_credentials_the_kernel_refuses_are_retried_once_with_its_own_keeping_the_fds()
+    {
+        // A pid that does not exist: the kernel refuses the explicit credentials (ESRCH).
+        int missingPid = 4_000_000;
+        Assert.False(Directory.Exists($"/proc/{missingPid}"));
+        var (read, write) = Fds.Pipe();
+        using (read)
+        using (write)
+        {
+            Assert.True(_channel.Send(new Notification(NotifyState.FdStore, NotifyState.FdName("p")) { Pid = missingPid, Files = [read] }).IsSent);
+            using NotifyMessage m = _receiver.Receive(Wait)!;
+            Assert.Equal(Environment.ProcessId, m.Pid);
+            Assert.Equal(Fds.Identity(read), Fds.Identity(Assert.Single(m.Files)));
+        }
+    }
+
+    [Fact]
+    public void N11_descriptors_arrive_as_the_same_open_files_and_the_caller_keeps_its_own()
+    {
+        var (read, write) = Fds.Pipe();
+        string path = Path.GetTempFileName();
+        using var file = File.Open(path, FileMode.Open);
+        using (read)
+        using (write)
+        {
+            Assert.True(_channel.Send(new Notification(NotifyState.FdStore, NotifyState.FdName("three")) { Files = [read, write, file.SafeFileHandle] }).IsSent);
+            using NotifyMessage m = _receiver.Receive(Wait)!;
+            Assert.Equal("FDSTORE=1\nFDNAME=three", m.Text);
+            Assert.Equal(3, m.Files.Count);
+            Assert.Equal(Fds.Identity(read), Fds.Identity(m.Files[0]));
+            Assert.Equal(Fds.Identity(write), Fds.Identity(m.Files[1]));
+            Assert.Equal(path, Fds.Identity(m.Files[2]));
+            Assert.NotEqual(read.DangerousGetHandle(), m.Files[0].DangerousGetHandle()); // a duplicate, not ours
+            Assert.False(read.IsClosed);
+            Assert.False(file.SafeFileHandle.IsClosed);
+        }
+
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void N11_253_descriptors_go_in_one_message()
+    {
+        var (read, write) = Fds.Pipe();
+        using (read)
+        using (write)
+        {
+            var files = Enumerable.Repeat<System.Runtime.InteropServices.SafeHandle>(read, Notification.MaxFiles).ToArray();
+            Assert.True(_channel.Send(new Notification(NotifyState.FdStore) { Files = files }).IsSent);
+            using NotifyMessage m = _receiver.Receive(Wait)!;
+            Assert.Equal(253, m.Files.Count);
+            Assert.All(m.Files, f => Assert.Equal(Fds.Identity(read), Fds.Identity(f)));
+        }
+    }
+
+    [Fact]
+    public void A_closed_handle_is_an_ArgumentException_and_nothing_is_sent()
+    {
+        var (read, write) = Fds.Pipe();
+        write.Dispose();
+        read.Dispose();
+        var e = Assert.Throws<ArgumentException>(() => _channel.Send(new Notification(NotifyState.FdStore) { Files = [read] }));
+        Assert.Contains("Files[0] is closed", e.Message, StringComparison.Ordinal);
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Fact]
+    public void A_handle_whose_fd_is_not_open_fails_with_EBADF()
+    {
+        using var notOpen = new SafeFileHandle(9999, ownsHandle: false);
+        NotifyResult result = _channel.Send(new Notification(NotifyState.FdStore) { Files = [notOpen] });
+        Assert.Equal(Errno.EBADF, result.Errno);
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Fact]
+    public void FDSTORE_without_descriptors_is_an_ArgumentException()
+    {
+        Assert.Throws<ArgumentException>(() => _channel.Send(new Notification(NotifyState.FdStore)));
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Fact]
+    public void N14_barrier_is_BARRIER_1_alone_with_one_fd_and_returns_when_the_receiver_closes_it()
+    {
+        _receiver.AcknowledgeBarriers = false;
+        Task<NotifyResult> barrier = Task.Run(() => _channel.Barrier(TimeSpan.FromSeconds(10)));
+        using NotifyMessage m = _receiver.Receive(Wait)!;
+        Assert.Equal("BARRIER=1", m.Text);
+        SafeFileHandle fd = Assert.Single(m.Files);
+        Assert.StartsWith("pipe:", Fds.Identity(fd), StringComparison.Ordinal);
+        Assert.False(barrier.Wait(200)); // still waiting while the manager holds the fd
+        fd.Dispose();
+        Assert.True(barrier.Wait(Wait));
+        Assert.Equal(NotifyResult.Sent, barrier.Result);
+    }
+
+    [Fact]
+    public void N14_barrier_times_out_with_ETIMEDOUT_when_the_manager_does_not_process_it()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        NotifyResult result = _channel.Barrier(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(Errno.ETIMEDOUT, result.Errno);
+        Assert.True(stopwatch.Elapsed >= TimeSpan.FromMilliseconds(290), stopwatch.Elapsed.ToString());
+        Assert.Contains("barrier", result.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void N14_barrier_confirms_earlier_messages_were_processed()
+    {
+        var processed = new ConcurrentQueue<string>();
+        using var drain = new CancellationTokenSource();
+        Task reader = Task.Run(() =>
+        {
+            while (!drain.IsCancellationRequested)
+            {
+                if (_receiver.Receive(TimeSpan.FromMilliseconds(50)) is { } m)
+                {
+                    processed.Enqueue(m.Text);
+                }
+            }
+        });
+        _channel.Send(Notification.Status("one"));
+        _channel.Send(Notification.Status("two"));
+        Assert.Equal(NotifyResult.Sent, _channel.Barrier(Wait));
+        Assert.Equal(["STATUS=one", "STATUS=two", "BARRIER=1"], processed.ToArray());
+        drain.Cancel();
+        reader.Wait();
+    }
+
+    [Fact]
+    public void N14_barrier_without_a_manager_is_not_listening()
+    {
+        using var channel = new NotifyChannel(new FakeEnvironment(), null);
+        Assert.Equal(NotifyOutcome.NotListening, channel.Barrier(TimeSpan.FromSeconds(1)).Outcome);
+    }
+
+    [Fact]
+    public void Eight_threads_sending_concurrently_lose_and_garble_nothing()
+    {
+        const int perThread = 2000;
+        var received = new HashSet<string>();
+        using var done = new CancellationTokenSource();
+        Task reader = Task.Run(() =>
+        {
+            while (received.Count < 8 * perThread && !done.IsCancellationRequested)
+            {
+                if (_receiver.Receive(TimeSpan.FromMilliseconds(100)) is { } m)
+                {
+                    Assert.Null(m.DropReason);
+                    received.Add(m.Text);
+                }
+            }
+        });
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, thread =>
+        {
+            for (int i = 0; i < perThread; i++)
+            {
+                Assert.Equal(NotifyResult.Sent, _channel.Send(new Notification(NotifyState.Custom("X_SEQ", $"{thread}-{i}"), NotifyState.Status($"thread {thread} message {i}"))));
+            }
+        });
+        Assert.True(reader.Wait(TimeSpan.FromSeconds(30)));
+        done.Cancel();
+        Assert.Equal(8 * perThread, received.Count);
+        for (int thread = 0; thread < 8; thread++)
+        {
+            for (int i = 0; i < perThread; i++)
+            {
+                Assert.Contains($"X_SEQ={thread}-{i}\nSTATUS=thread {thread} message {i}", received);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_manager_re_creating_its_socket_between_two_sends_is_survived()
+    {
+        string path = _receiver.NotifySocket;
+        Assert.True(_channel.Send(Notification.Status("before")).IsSent);
+        Assert.Equal("STATUS=before", _receiver.Receive(Wait)!.Text);
+
+        // The manager restarts: its socket goes away and a new one is bound at the same path.
+        string directory = Path.GetDirectoryName(path)!;
+        string replacementPath = Path.Combine(directory, "restarted");
+        _receiver.Dispose();
+        Directory.CreateDirectory(directory);
+        using NotifyReceiver restarted = NotifyReceiver.Bind(path);
+        Assert.True(_channel.Send(Notification.Status("after")).IsSent);
+        Assert.Equal("STATUS=after", restarted.Receive(Wait)!.Text);
+        Assert.False(File.Exists(replacementPath));
+    }
+
+    [Fact]
+    public void A_manager_that_went_away_is_a_failure_with_ECONNREFUSED_or_ENOENT_not_an_exception()
+    {
+        Assert.True(_channel.Send(Notification.Ready).IsSent);
+        _receiver.Dispose();
+        NotifyResult result = _channel.Send(Notification.Stopping);
+        Assert.True(result.IsFailed);
+        Assert.Contains(result.Errno, new[] { Errno.ECONNREFUSED, Errno.ENOENT });
+    }
+
+    [Fact]
+    public void A_changed_NOTIFY_SOCKET_is_followed_on_the_next_send()
+    {
+        using NotifyReceiver second = NotifyReceiver.Bind();
+        Assert.True(_channel.Send(Notification.Status("first")).IsSent);
+        _environment.Set(EnvironmentVariables.NotifySocket, second.NotifySocket);
+        Assert.True(_channel.Send(Notification.Status("second")).IsSent);
+        Assert.Equal("STATUS=first", _receiver.Receive(Wait)!.Text);
+        Assert.Equal("STATUS=second", second.Receive(Wait)!.Text);
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Fact]
+    public void A_full_manager_queue_fails_with_EAGAIN_after_SendTimeout_instead_of_hanging()
+    {
+        _channel.SendTimeout = TimeSpan.FromMilliseconds(200);
+        var stopwatch = Stopwatch.StartNew();
+        NotifyResult result = default;
+        int sent = 0;
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            result = _channel.Send(Notification.Watchdog);
+            if (!result.IsSent)
+            {
+                break;
+            }
+
+            sent++;
+        }
+
+        Assert.Equal(Errno.EAGAIN, result.Errno);
+        Assert.Contains("queue", result.ErrorMessage, StringComparison.Ordinal);
+        Assert.True(sent > 0);
+
+        // Room again: the next send goes through, and what was queued is intact.
+        Assert.Equal("WATCHDOG=1", _receiver.Receive(Wait)!.Text);
+        Assert.True(_channel.Send(Notification.Ready).IsSent);
+    }
+
+    [Fact]
+    public void A_fixed_address_channel_ignores_the_environment()
+    {
+        using NotifyChannel channel = NotifyChannel.Create(_receiver.NotifySocket);
+        Assert.True(channel.Send(Notification.Ready).IsSent);
+        Assert.Equal("READY=1", _receiver.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public void N4_vsock_without_a_reachable_peer_fails_with_an_errno_within_a_bounded_time()
+    {
+        // This kind of machine has no vsock transport to CID 2 (or no AF_VSOCK at all): a clean failure.
+        _environment.Set(EnvironmentVariables.NotifySocket, "vsock-stream:2:4000");
+        var stopwatch = Stopwatch.StartNew();
+        NotifyResult result = _channel.Send(Notification.Ready);
+        Assert.True(result.IsFailed, result.ToString());
+        Assert.NotEqual(0, result.Errno);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), stopwatch.Elapsed.ToString());
+    }
+}

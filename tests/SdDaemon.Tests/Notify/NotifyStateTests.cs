@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text;
+using Xunit;
+
+namespace SdDaemon.Tests.Notify;
+
+/// <summary>The typed assignments: exact text, and ArgumentException for what the manager would misread.</summary>
+public sealed class NotifyStateTests
+{
+    [Theory]
+    [InlineData("READY=1")]
+    [InlineData("RELOADING=1")]
+    [InlineData("STOPPING=1")]
+    [InlineData("WATCHDOG=1")]
+    [InlineData("WATCHDOG=trigger")]
+    [InlineData("FDSTORE=1")]
+    [InlineData("FDSTOREREMOVE=1")]
+    [InlineData("FDPOLL=0")]
+    public void Constant_states_have_their_exact_wire_text(string expected)
+    {
+        NotifyState[] all =
+        [
+            NotifyState.Ready, NotifyState.Reloading, NotifyState.Stopping, NotifyState.Watchdog,
+            NotifyState.WatchdogTrigger, NotifyState.FdStore, NotifyState.FdStoreRemove, NotifyState.FdPollDisabled,
+        ];
+        NotifyState state = Assert.Single(all, s => s.ToString() == expected);
+        Assert.Equal(Encoding.UTF8.GetBytes(expected), state.Utf8);
+    }
+
+    [Fact]
+    public void Parameterized_states_format_numbers_in_decimal_and_time_in_microseconds()
+    {
+        Assert.Equal("STATUS=serving 3 clients", NotifyState.Status("serving 3 clients").ToString());
+        Assert.Equal("STATUS=", NotifyState.Status("").ToString());
+        Assert.Equal("ERRNO=110", NotifyState.Errno(110).ToString());
+        Assert.Equal("BUSERROR=org.freedesktop.DBus.Error.TimedOut", NotifyState.BusError("org.freedesktop.DBus.Error.TimedOut").ToString());
+        Assert.Equal("EXIT_STATUS=78", NotifyState.ExitStatus(78).ToString());
+        Assert.Equal("MAINPID=4242", NotifyState.MainPid(4242).ToString());
+        Assert.Equal("EXTEND_TIMEOUT_USEC=1500000", NotifyState.ExtendTimeout(TimeSpan.FromSeconds(1.5)).ToString());
+        Assert.Equal("EXTEND_TIMEOUT_USEC=1", NotifyState.ExtendTimeout(TimeSpan.FromTicks(1)).ToString()); // rounds up, never 0
+        Assert.Equal("WATCHDOG_USEC=30000000", NotifyState.WatchdogUsec(TimeSpan.FromSeconds(30)).ToString());
+        Assert.Equal("WATCHDOG_USEC=0", NotifyState.WatchdogUsec(TimeSpan.Zero).ToString());
+        Assert.Equal("WATCHDOG_USEC=18446744073709551615", NotifyState.WatchdogUsec(Timeout.InfiniteTimeSpan).ToString());
+        Assert.Equal("MONOTONIC_USEC=123", NotifyState.MonotonicUsec(123).ToString());
+        Assert.Equal("FDNAME=http-listener", NotifyState.FdName("http-listener").ToString());
+        Assert.Equal("NOTIFYACCESS=exec", NotifyState.NotifyAccessChange(NotifyAccess.Exec).ToString());
+        Assert.Equal("X_APP_PHASE=migrating", NotifyState.Custom("X_APP_PHASE", "migrating").ToString());
+        Assert.Equal(Encoding.UTF8.GetBytes("STATUS=ünïcödé ✓"), NotifyState.Status("ünïcödé ✓").Utf8);
+    }
+
+    [Fact]
+    public void MonotonicUsec_reads_CLOCK_MONOTONIC_in_microseconds()
+    {
+        // Stopwatch reads CLOCK_MONOTONIC in nanoseconds on Linux.
+        Assert.Equal(1_000_000_000, System.Diagnostics.Stopwatch.Frequency);
+        ulong before = (ulong)System.Diagnostics.Stopwatch.GetTimestamp() / 1000;
+        ulong value = ulong.Parse(NotifyState.MonotonicUsec().Value, CultureInfo.InvariantCulture);
+        ulong after = (ulong)System.Diagnostics.Stopwatch.GetTimestamp() / 1000;
+        Assert.InRange(value, before, after);
+    }
+
+    [Fact]
+    public void Numbers_are_culture_invariant()
+    {
+        CultureInfo saved = CultureInfo.CurrentCulture;
+        try
+        {
+            // Arabic (Saudi Arabia) formats with native digits and other separators in some runtimes.
+            CultureInfo.CurrentCulture = new CultureInfo("ar-SA") { NumberFormat = { NativeDigits = ["٠", "١", "٢", "٣", "٤", "٥", "٦", "٧", "٨", "٩"], NegativeSign = "−" } };
+            Assert.Equal("MAINPID=1234567", NotifyState.MainPid(1234567).ToString());
+            Assert.Equal("EXTEND_TIMEOUT_USEC=2500000", NotifyState.ExtendTimeout(TimeSpan.FromSeconds(2.5)).ToString());
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    // Spec N-7: the manager splits on \n and \r and reads a backslash as an escape.
+    [Theory]
+    [InlineData("two\nlines", "line feed")]
+    [InlineData("carriage\rreturn", "carriage return")]
+    [InlineData("nul\0byte", "NUL")]
+    [InlineData("ends in \\", "lone backslash")]
+    [InlineData("ends in \\\\\\", "lone backslash")]
+    public void N7_Status_rejects_what_the_manager_would_split_or_drop(string text, string reason)
+    {
+        var e = Assert.Throws<ArgumentException>(() => NotifyState.Status(text));
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+        Assert.Equal("text", e.ParamName);
+    }
+
+    [Fact]
+    public void N7_an_even_run_of_trailing_backslashes_is_a_valid_value()
+    {
+        Assert.Equal("STATUS=C:\\\\", NotifyState.Status("C:\\\\").ToString());
+    }
+
+    [Fact]
+    public void Status_rejects_invalid_UTF16_and_text_over_16KiB()
+    {
+        Assert.Contains("surrogate", Assert.Throws<ArgumentException>(() => NotifyState.Status("bad \uD800 half")).Message, StringComparison.Ordinal);
+        Assert.Contains("16384", Assert.Throws<ArgumentException>(() => NotifyState.Status(new string('x', 16 * 1024 + 1))).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has:colon")]
+    [InlineData("tab\there")]
+    [InlineData("del\u007f")]
+    [InlineData("ünicode")]
+    public void FdName_rejects_what_fdname_is_valid_rejects(string name)
+    {
+        Assert.Throws<ArgumentException>(() => NotifyState.FdName(name));
+    }
+
+    [Fact]
+    public void FdName_allows_255_characters_not_256()
+    {
+        Assert.Equal(255, NotifyState.FdName(new string('a', 255)).Value.Length);
+        Assert.Throws<ArgumentException>(() => NotifyState.FdName(new string('a', 256)));
+    }
+
+    [Fact]
+    public void Invalid_arguments_of_the_typed_states_are_rejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.MainPid(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.MainPid(-5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.Errno(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.ExitStatus(256));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.ExtendTimeout(TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.ExtendTimeout(TimeSpan.FromSeconds(-1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.WatchdogUsec(TimeSpan.FromSeconds(-1)));
+        Assert.Throws<ArgumentException>(() => NotifyState.BusError("NoDots"));
+        Assert.Throws<ArgumentException>(() => NotifyState.BusError("org.1digit.Error"));
+        Assert.Throws<ArgumentException>(() => NotifyState.BusError("org..Empty"));
+        Assert.Throws<ArgumentException>(() => NotifyState.Custom("APP_PHASE", "x"));
+        Assert.Throws<ArgumentException>(() => NotifyState.Custom("X_lower", "x"));
+        Assert.Throws<ArgumentException>(() => NotifyState.Assignment("BARRIER", "1"));
+        Assert.Throws<ArgumentException>(() => NotifyState.Assignment("", "1"));
+        Assert.Equal("RESTART_RESET=1", NotifyState.Assignment("RESTART_RESET", "1").ToString());
+    }
+}
