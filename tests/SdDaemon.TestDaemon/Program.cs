@@ -4,7 +4,8 @@
 //   fdstore=NAME:PATH (open PATH, store it with FDNAME=NAME) | fdremove=NAME
 //   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
 //   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
-//   exit=N
+//   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
+//   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -37,6 +38,9 @@ foreach (string step in args)
         "sleep" => Sleep(int.Parse(arg, CultureInfo.InvariantCulture)),
         "notify" => Notification.FromText(arg.Replace("\\n", "\n", StringComparison.Ordinal)).Send().ToString(),
         "fdstore" => FdStore(arg),
+        "fdstore-new" => Environment.GetEnvironmentVariable("LISTEN_FDS") is null ? FdStore(arg) : "passed back, not stored again",
+        "await" => Await(arg),
+        "show" => Show(arg),
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
         "mainpid-child" => MainPidChild(),
@@ -64,6 +68,26 @@ string FdStore(string arg)
     return new Notification(NotifyState.FdStore, NotifyState.FdName(arg[..colon])) { Files = [file.SafeFileHandle] }.Send().ToString();
 }
 
+string Await(string path)
+{
+    while (!File.Exists(path))
+    {
+        Thread.Sleep(20);
+    }
+
+    return "found";
+}
+
+string Show(string arg)
+{
+    string[] parts = arg.Split(':');
+    var info = new ProcessStartInfo("systemctl", ["--user", "show", parts[0], "-p", parts[1], "--value"]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using Process process = Process.Start(info)!;
+    string value = process.StandardOutput.ReadToEnd().Trim();
+    process.WaitForExit();
+    return value;
+}
+
 string MainPidChild()
 {
     var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
@@ -79,7 +103,8 @@ string WriteEnvironment(string path)
     }
 
     lines.Add($"PID={Environment.ProcessId}");
-    File.WriteAllLines(path, lines);
+    lines.Add("---");
+    File.AppendAllLines(path, lines);
     return "written";
 }
 

@@ -32,4 +32,152 @@ public sealed class RealManagerNotifyTests(SystemdUserManager manager)
             manager.Cleanup(unit);
         }
     }
+
+    [SystemdFact]
+    public void EXTEND_TIMEOUT_USEC_keeps_a_unit_with_TimeoutStartSec_1_starting_past_that_second()
+    {
+        manager.EnsureRunning();
+        string extended = TestDaemon.UniqueUnit("extend");
+        string control = TestDaemon.UniqueUnit("noextend");
+        try
+        {
+            manager.SystemdRun(["--unit", extended, "-p", "Type=notify", "-p", "TimeoutStartSec=1",
+                .. TestDaemon.Command("extend=6000000", "sleep=2500", "ready", "wait")]).EnsureSuccess("systemd-run");
+            // The same daemon without the extension: the manager kills it after one second.
+            manager.SystemdRun(["--unit", control, "-p", "Type=notify", "-p", "TimeoutStartSec=1",
+                .. TestDaemon.Command("sleep=2500", "ready", "wait")]).EnsureSuccess("systemd-run");
+
+            Assert.Equal("active", manager.WaitForProperty(extended, "ActiveState", "active", Patience));
+            // It became active more than TimeoutStartSec=1 after it started, and was not killed.
+            Dictionary<string, string> times = manager.Show(extended, "ExecMainStartTimestampMonotonic", "ActiveEnterTimestampMonotonic");
+            long startingFor = long.Parse(times["ActiveEnterTimestampMonotonic"], System.Globalization.CultureInfo.InvariantCulture)
+                - long.Parse(times["ExecMainStartTimestampMonotonic"], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(startingFor, 2_500_000, 6_000_000);
+            Assert.Equal("0", manager.Property(extended, "NRestarts"));
+            Assert.Equal("timeout", manager.WaitForProperty(control, "Result", "timeout", Patience));
+        }
+        finally
+        {
+            manager.Cleanup(extended);
+            manager.Cleanup(control);
+        }
+    }
+
+    [SystemdFact]
+    public void FDSTORE_with_FDNAME_is_kept_by_the_manager_and_passed_back_by_name_after_a_restart()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("fdstore");
+        string directory = Directory.CreateTempSubdirectory("sdd-fdstore-").FullName;
+        string stored = Path.Combine(directory, "stored-file");
+        string environment = Path.Combine(directory, "env");
+        try
+        {
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "FileDescriptorStoreMax=4",
+                .. TestDaemon.Command($"fdstore-new=web:{stored}", $"env={environment}", "ready", "wait")]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            Assert.Equal("1", manager.Property(unit, "NFileDescriptorStore"));
+
+            manager.Systemctl("restart", unit).EnsureSuccess("systemctl restart");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            string[] instances = File.ReadAllText(environment).Split("---\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, instances.Length);
+            Assert.Contains("LISTEN_FDS=\n", instances[0]);
+            Assert.Contains("LISTEN_FDS=1\n", instances[1]);
+            Assert.Contains("LISTEN_FDNAMES=web\n", instances[1]);
+            string pid = instances[1].Split('\n').Single(l => l.StartsWith("PID=", StringComparison.Ordinal))[4..];
+            Assert.Contains($"LISTEN_PID={pid}\n", instances[1]);
+            Assert.Equal("1", manager.Property(unit, "NFileDescriptorStore"));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [SystemdFact]
+    public void FDSTOREREMOVE_removes_the_named_fds_from_the_store()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("fdremove");
+        string directory = Directory.CreateTempSubdirectory("sdd-fdremove-").FullName;
+        string go = Path.Combine(directory, "go");
+        try
+        {
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "FileDescriptorStoreMax=4",
+                .. TestDaemon.Command($"fdstore=db:{Path.Combine(directory, "a")}", $"fdstore=cache:{Path.Combine(directory, "b")}", "ready",
+                    $"await={go}", "fdremove=db", "status=removed", "wait")]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            Assert.Equal("2", manager.WaitForProperty(unit, "NFileDescriptorStore", "2", Patience));
+
+            File.WriteAllText(go, "");
+            Assert.Equal("removed", manager.WaitForProperty(unit, "StatusText", "removed", Patience));
+            Assert.Equal("1", manager.WaitForProperty(unit, "NFileDescriptorStore", "1", Patience));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [SystemdFact]
+    public void The_barrier_returns_once_the_manager_has_processed_the_messages_sent_before_it()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("barrier");
+        string output = Path.Combine(Directory.CreateTempSubdirectory("sdd-barrier-").FullName, "out");
+        try
+        {
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", $"StandardOutput=append:{output}",
+                .. TestDaemon.Command("ready", "status=phase 2", "barrier=5000", $"show={unit}:StatusText", "wait")]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            string text = WaitForFileLine(output, "show: ");
+            Assert.Contains("barrier: sent\n", File.ReadAllText(output));
+            Assert.Equal("show: phase 2", text);
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    [SystemdFact]
+    public void MAINPID_sent_with_the_childs_credentials_makes_the_child_the_main_process()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("mainpid");
+        string output = Path.Combine(Directory.CreateTempSubdirectory("sdd-mainpid-").FullName, "out");
+        try
+        {
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=all", "-p", $"StandardOutput=append:{output}",
+                .. TestDaemon.Command("ready", "mainpid-child", "wait")]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            string line = WaitForFileLine(output, "mainpid-child: ");
+            string childPid = line.Split(' ')[1];
+            Assert.EndsWith(" sent", line, StringComparison.Ordinal);
+            Assert.Equal(childPid, manager.WaitForProperty(unit, "MainPID", childPid, Patience));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    private static string WaitForFileLine(string path, string prefix)
+    {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (stopwatch.Elapsed < Patience)
+        {
+            if (File.Exists(path) && File.ReadAllLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line)
+            {
+                return line;
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new TimeoutException($"no line '{prefix}...' in {path}: {(File.Exists(path) ? File.ReadAllText(path) : "(missing)")}");
+    }
 }

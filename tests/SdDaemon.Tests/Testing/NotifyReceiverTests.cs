@@ -1,0 +1,90 @@
+using System.Net.Sockets;
+using System.Text;
+using SdDaemon.Testing;
+using Xunit;
+
+namespace SdDaemon.Tests.Testing;
+
+/// <summary>The receiver reads datagrams the way systemd's manager does (spec N-6..N-8).</summary>
+public sealed class NotifyReceiverTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    private readonly NotifyReceiver _receiver = NotifyReceiver.Bind();
+    private readonly Socket _raw = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+
+    public void Dispose()
+    {
+        _raw.Dispose();
+        _receiver.Dispose();
+    }
+
+    private NotifyMessage SendRaw(byte[] bytes)
+    {
+        _raw.SendTo(bytes, new UnixDomainSocketEndPoint(_receiver.NotifySocket));
+        return _receiver.Receive(Wait)!;
+    }
+
+    private NotifyMessage SendRaw(string text) => SendRaw(Encoding.UTF8.GetBytes(text));
+
+    [Fact]
+    public void N7_lines_split_on_LF_and_CR_and_empty_lines_are_skipped()
+    {
+        using NotifyMessage m = SendRaw("READY=1\r\nSTATUS=a\rX_B=2\n\n");
+        Assert.Equal(["READY=1", "STATUS=a", "X_B=2"], m.Lines);
+        Assert.Null(m.DropReason);
+    }
+
+    [Fact]
+    public void N7_a_backslash_escapes_the_next_byte_and_is_kept()
+    {
+        using NotifyMessage m = SendRaw("STATUS=C:\\\nREADY=1\nX_A=a\\\\b");
+        Assert.Equal(["STATUS=C:\\\nREADY=1", "X_A=a\\\\b"], m.Lines);
+        Assert.Null(m.Get("READY"));
+    }
+
+    [Fact]
+    public void N7_a_trailing_lone_backslash_drops_the_whole_message()
+    {
+        using NotifyMessage m = SendRaw("READY=1\nSTATUS=x\\");
+        Assert.Equal("trailing lone backslash", m.DropReason);
+        Assert.Empty(m.Lines);
+    }
+
+    [Fact]
+    public void N6_a_NUL_inside_drops_the_message_but_one_at_the_very_end_is_tolerated()
+    {
+        using NotifyMessage inside = SendRaw("READY=1\0STATUS=x");
+        Assert.Equal("embedded NUL byte", inside.DropReason);
+        using NotifyMessage atEnd = SendRaw("READY=1\0");
+        Assert.Null(atEnd.DropReason);
+        Assert.Equal(["READY=1"], atEnd.Lines);
+    }
+
+    [Fact]
+    public void N6_4096_bytes_are_read_and_4097_dropped()
+    {
+        using NotifyMessage fits = SendRaw("STATUS=" + new string('x', 4096 - 7));
+        Assert.Null(fits.DropReason);
+        using NotifyMessage over = SendRaw("STATUS=" + new string('x', 4097 - 7));
+        Assert.Contains("over 4096", over.DropReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void N8_the_first_occurrence_of_a_key_wins_and_READY_must_match_exactly()
+    {
+        using NotifyMessage m = SendRaw("STATUS=first\nSTATUS=second\nREADY=1 ");
+        Assert.Equal("first", m["STATUS"]);
+        Assert.False(m.Contains("READY=1"));
+    }
+
+    [Fact]
+    public void WaitFor_skips_other_messages_and_times_out_with_what_it_saw()
+    {
+        _raw.SendTo("STATUS=starting"u8.ToArray(), new UnixDomainSocketEndPoint(_receiver.NotifySocket));
+        _raw.SendTo("READY=1"u8.ToArray(), new UnixDomainSocketEndPoint(_receiver.NotifySocket));
+        Assert.Equal("READY=1", _receiver.WaitFor("READY", "1", Wait).Text);
+        Assert.Equal(2, _receiver.History.Count);
+        var e = Assert.Throws<TimeoutException>(() => _receiver.WaitFor("STOPPING", "1", TimeSpan.FromMilliseconds(100)));
+        Assert.Contains("STATUS=starting", e.Message, StringComparison.Ordinal);
+    }
+}
