@@ -1,2 +1,4 @@
-// Placeholder: benchmarks are added with the notify benchmarks.
-return 0;
+// BenchmarkDotNet entry point: `dotnet run -c Release --project tests/SdDaemon.Benchmarks -- --filter '*'`.
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
