@@ -401,4 +401,27 @@ public sealed class NotifyChannelTests : IDisposable
         Assert.NotEqual(0, result.Errno);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), stopwatch.Elapsed.ToString());
     }
+
+    [Fact]
+    public void N4_plain_vsock_falls_back_from_datagram_when_the_kernel_lacks_it_and_explicit_types_do_not()
+    {
+        int probe = Libc.Socket(Libc.AF_VSOCK, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+        int probeErrno = Libc.LastErrno;
+        Libc.CloseQuietly(probe);
+        if (probe >= 0)
+        {
+            return; // this kernel has AF_VSOCK datagrams: nothing to fall back from (not so on this project's machines)
+        }
+
+        Assert.Equal(Errno.ENODEV, probeErrno);
+
+        _environment.Set(EnvironmentVariables.NotifySocket, "vsock-dgram:2:4000");
+        Assert.Equal(Errno.ENODEV, _channel.Send(Notification.Ready).Errno);
+
+        // Plain vsock: goes past socket(SOCK_DGRAM) to SEQPACKET (or STREAM); whatever then fails, it is not ENODEV.
+        _environment.Set(EnvironmentVariables.NotifySocket, "vsock:2:4000");
+        NotifyResult result = _channel.Send(Notification.Ready);
+        Assert.True(result.IsFailed);
+        Assert.NotEqual(Errno.ENODEV, result.Errno);
+    }
 }
