@@ -79,7 +79,7 @@ public sealed class NotifyReceiver : IDisposable
         }
 
         _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &bufferSize, sizeof(int));
-        byte[] address = UnixAddress(path);
+        byte[] address = UnixSocketAddress.Encode(path);
         fixed (byte* a = address)
         {
             if (Libc.Bind(fd, a, (uint)address.Length) != 0)
@@ -296,25 +296,5 @@ public sealed class NotifyReceiver : IDisposable
         }
 
         return new NotifyMessage(data, pid, uid, gid, files, dropReason, lines);
-    }
-
-    private static byte[] UnixAddress(string path)
-    {
-        byte[] name = System.Text.Encoding.UTF8.GetBytes(path);
-        bool isAbstract = name.Length > 0 && name[0] == (byte)'@';
-        if (name.Length < 2 || (name[0] != (byte)'/' && !isAbstract) || name.Length > (isAbstract ? 108 : 107))
-        {
-            throw new ArgumentException($"'{path}' is not an absolute AF_UNIX path or @abstract name that fits sun_path.", nameof(path));
-        }
-
-        var address = new byte[2 + name.Length + (isAbstract ? 0 : 1)];
-        BitConverter.TryWriteBytes(address, (ushort)Libc.AF_UNIX);
-        name.CopyTo(address, 2);
-        if (isAbstract)
-        {
-            address[2] = 0;
-        }
-
-        return address;
     }
 }

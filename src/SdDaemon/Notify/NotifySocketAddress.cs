@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
 
@@ -11,9 +10,6 @@ namespace SdDaemon.Notify;
 /// </summary>
 internal sealed class NotifySocketAddress
 {
-    /// <summary>sizeof(sun_path): a path needs its NUL inside it, an abstract name does not.</summary>
-    public const int SunPathLength = 108;
-
     private const uint VMADDR_CID_ANY = uint.MaxValue;
     private const uint VMADDR_PORT_ANY = uint.MaxValue;
 
@@ -74,40 +70,14 @@ internal sealed class NotifySocketAddress
     private static int TryParseUnix(string text, out NotifySocketAddress? address, out string? detail)
     {
         address = null;
-        detail = null;
-        byte[] path = Encoding.UTF8.GetBytes(text);
-        if (path.Length < 2)
+        int error = UnixSocketAddress.TryEncode(text, out byte[]? sockaddr, out detail);
+        if (error != 0)
         {
-            detail = $"NOTIFY_SOCKET '{text}' is too short to name a socket";
-            return Errno.EINVAL;
+            detail = "NOTIFY_SOCKET " + detail;
+            return error;
         }
 
-        bool isAbstract = path[0] == (byte)'@';
-        int maxLength = isAbstract ? SunPathLength : SunPathLength - 1;
-        if (path.Length > maxLength)
-        {
-            detail = $"NOTIFY_SOCKET is {path.Length} bytes long; an {(isAbstract ? "abstract name" : "AF_UNIX path")} fits at most {maxLength}";
-            return Errno.ENAMETOOLONG;
-        }
-
-        if (!isAbstract && Array.IndexOf(path, (byte)0) >= 0)
-        {
-            detail = "NOTIFY_SOCKET contains a NUL byte";
-            return Errno.EINVAL;
-        }
-
-        // sa_family, then sun_path. A path counts its trailing NUL in the address length, an
-        // abstract name (leading NUL instead of '@') does not: the length is the name's identity.
-        var sockaddr = new byte[2 + path.Length + (isAbstract ? 0 : 1)];
-        WriteNative16(sockaddr, Libc.AF_UNIX);
-
-        path.CopyTo(sockaddr, 2);
-        if (isAbstract)
-        {
-            sockaddr[2] = 0;
-        }
-
-        address = new NotifySocketAddress(text, Libc.AF_UNIX, Libc.SOCK_DGRAM, sockaddr);
+        address = new NotifySocketAddress(text, Libc.AF_UNIX, Libc.SOCK_DGRAM, sockaddr!);
         return 0;
     }
 

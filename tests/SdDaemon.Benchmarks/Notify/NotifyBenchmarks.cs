@@ -32,7 +32,7 @@ public unsafe partial class NotifyBenchmarks
     {
         _directory = Directory.CreateTempSubdirectory("sdd-bench-").FullName;
         _path = Path.Combine(_directory, "notify");
-        byte[] address = UnixAddress(_path);
+        byte[] address = UnixSocketAddress.Encode(_path);
         _receiver = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
         int size = 8 * 1024 * 1024;
         Libc.SetSockOpt(_receiver, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &size, sizeof(int));
@@ -112,15 +112,6 @@ public unsafe partial class NotifyBenchmarks
                 return;
             }
         }
-    }
-
-    private static byte[] UnixAddress(string path)
-    {
-        byte[] name = Encoding.UTF8.GetBytes(path);
-        var address = new byte[2 + name.Length + 1];
-        address[0] = Libc.AF_UNIX;
-        name.CopyTo(address, 2);
-        return address;
     }
 
     [LibraryImport("libsystemd.so.0", EntryPoint = "sd_notify")]

@@ -1,0 +1,55 @@
+using System.Text;
+
+namespace SdDaemon.Interop;
+
+/// <summary>
+/// struct sockaddr_un for a path or an abstract name (<c>@name</c>): the one place that encodes
+/// one. A path counts its trailing NUL in the address length; an abstract name (a leading NUL in
+/// place of <c>@</c>) does not, because its length is part of its identity (spec N-2).
+/// </summary>
+internal static class UnixSocketAddress
+{
+    /// <summary>sizeof(sun_path).</summary>
+    public const int SunPathLength = 108;
+
+    /// <summary>Encodes <paramref name="text"/>; returns 0, or EINVAL / ENAMETOOLONG with <paramref name="detail"/>.</summary>
+    public static int TryEncode(string text, out byte[]? sockaddr, out string? detail)
+    {
+        sockaddr = null;
+        detail = null;
+        byte[] path = Encoding.UTF8.GetBytes(text);
+        if (path.Length < 2 || (path[0] != (byte)'/' && path[0] != (byte)'@'))
+        {
+            detail = $"'{text}' is not an absolute AF_UNIX path or an @abstract name of at least 2 characters";
+            return Errno.EINVAL;
+        }
+
+        bool isAbstract = path[0] == (byte)'@';
+        int maxLength = isAbstract ? SunPathLength : SunPathLength - 1;
+        if (path.Length > maxLength)
+        {
+            detail = $"'{text}' is {path.Length} bytes long; an {(isAbstract ? "abstract name" : "AF_UNIX path")} fits at most {maxLength}";
+            return Errno.ENAMETOOLONG;
+        }
+
+        if (!isAbstract && Array.IndexOf(path, (byte)0) >= 0)
+        {
+            detail = $"'{text}' contains a NUL byte";
+            return Errno.EINVAL;
+        }
+
+        sockaddr = new byte[2 + path.Length + (isAbstract ? 0 : 1)];
+        BitConverter.TryWriteBytes(sockaddr, (ushort)Libc.AF_UNIX); // sa_family_t, native byte order
+        path.CopyTo(sockaddr, 2);
+        if (isAbstract)
+        {
+            sockaddr[2] = 0;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Encodes <paramref name="text"/> or throws <see cref="ArgumentException"/>.</summary>
+    public static byte[] Encode(string text) =>
+        TryEncode(text, out byte[]? sockaddr, out string? detail) == 0 ? sockaddr! : throw new ArgumentException(detail, nameof(text));
+}
