@@ -55,6 +55,9 @@ public unsafe partial class NotifyBenchmarks
 
         _channel = NotifyChannel.Create(_path);
         _endPoint = new UnixDomainSocketEndPoint(_path);
+        // SdDaemon reads .NET's environment; libsystemd reads the native one, which
+        // Environment.SetEnvironmentVariable does not change: set both.
+        Environment.SetEnvironmentVariable("NOTIFY_SOCKET", _path);
         // libsystemd reads the native environment, which Environment.SetEnvironmentVariable does not change.
         if (SetEnv("NOTIFY_SOCKET", _path, 1) != 0)
         {
@@ -85,6 +88,9 @@ public unsafe partial class NotifyBenchmarks
 
     [Benchmark(Description = "SdDaemon NotifyChannel.Send(WATCHDOG=1)")]
     public NotifyResult SdDaemonSend() => _channel!.Send(Notification.Watchdog);
+
+    [Benchmark(Description = "SdDaemon Notification.Watchdog.Send() ($NOTIFY_SOCKET)")]
+    public NotifyResult SdDaemonSendFromEnvironment() => Notification.Watchdog.Send();
 
     [Benchmark(Description = "libsystemd sd_notify (P/Invoke)")]
     public int LibsystemdSdNotify()
