@@ -5,6 +5,7 @@
 //   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
 //   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
 //   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
+//   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
 //   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
 using System.Diagnostics;
 using System.Globalization;
@@ -40,6 +41,8 @@ foreach (string step in args)
         "fdstore" => FdStore(arg),
         "fdstore-new" => Environment.GetEnvironmentVariable("LISTEN_FDS") is null ? FdStore(arg) : "passed back, not stored again",
         "await" => Await(arg),
+        "ready-unset" => Notification.Ready.Send(unsetEnvironment: true).ToString(),
+        "child-env" => ChildEnvironment(arg),
         "show" => Show(arg),
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
@@ -66,6 +69,15 @@ string FdStore(string arg)
     var file = File.Open(arg[(colon + 1)..], FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
     keep.Add(file);
     return new Notification(NotifyState.FdStore, NotifyState.FdName(arg[..colon])) { Files = [file.SafeFileHandle] }.Send().ToString();
+}
+
+string ChildEnvironment(string path)
+{
+    var info = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, UseShellExecute = false };
+    using Process process = Process.Start(info)!;
+    File.WriteAllText(path, process.StandardOutput.ReadToEnd());
+    process.WaitForExit();
+    return "written";
 }
 
 string Await(string path)

@@ -346,9 +346,7 @@ public sealed class NotifyChannel : IDisposable
         IReadOnlyList<SafeHandle> files = notification.Files;
         int fileCount = files.Count;
         int pid = notification.Pid ?? 0;
-        bool sendCredentials = (pid != 0 && pid != System.Environment.ProcessId)
-            || Libc.GetUid() != Libc.GetEUid()
-            || Libc.GetGid() != Libc.GetEGid();
+        bool sendCredentials = (pid != 0 && pid != System.Environment.ProcessId) || IdsDiffer();
 
         int rightsSpace = fileCount > 0 ? Libc.CMsgSpace(sizeof(int) * fileCount) : 0;
         int credentialsSpace = sendCredentials ? Libc.CMsgSpace(sizeof(Libc.UCred)) : 0;
@@ -477,6 +475,32 @@ public sealed class NotifyChannel : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Re-reads this process's real and effective user and group ids. Sends attach explicit
+    /// credentials when they differ (spec N-10); that is decided from ids read once, at the first
+    /// send, because the four syscalls would otherwise cost about a quarter of a send. Call this
+    /// after changing the ids yourself (setuid, seteuid, setgid...) in a running daemon; SdDaemon's
+    /// own privilege drop calls it.
+    /// </summary>
+    public static void RefreshCredentials() => Volatile.Write(ref s_idsDiffer, ReadIdsDiffer());
+
+    private static int s_idsDiffer = -1; // -1 not read yet, 0 equal, 1 differ
+
+    private static bool IdsDiffer()
+    {
+        int value = Volatile.Read(ref s_idsDiffer);
+        if (value < 0)
+        {
+            value = ReadIdsDiffer();
+            Volatile.Write(ref s_idsDiffer, value);
+        }
+
+        return value == 1;
+    }
+
+    private static int ReadIdsDiffer() =>
+        Libc.GetUid() != Libc.GetEUid() || Libc.GetGid() != Libc.GetEGid() ? 1 : 0;
 
     private static long Deadline(TimeSpan timeout) =>
         timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
