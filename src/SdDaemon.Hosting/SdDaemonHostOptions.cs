@@ -1,0 +1,42 @@
+namespace SdDaemon.Hosting;
+
+/// <summary>Options of <see cref="Microsoft.Extensions.Hosting.SdDaemonHostExtensions.UseSdDaemon(Microsoft.Extensions.Hosting.IHostBuilder, Action{SdDaemonHostOptions}?)"/>.</summary>
+public sealed class SdDaemonHostOptions
+{
+    /// <summary>
+    /// While the host starts or stops, EXTEND_TIMEOUT_USEC is sent every this often, so that a slow
+    /// start-up or shutdown is not killed by TimeoutStartSec=/TimeoutStopSec=. Default 5 seconds.
+    /// Each message extends the timeout to twice this from now.
+    /// </summary>
+    public TimeSpan TimeoutExtensionInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Extensions stop after this long, so that a start-up or shutdown that hangs is still ended by
+    /// the manager. Default 5 minutes; <see cref="TimeSpan.Zero"/> never extends.
+    /// </summary>
+    public TimeSpan MaxTimeoutExtension { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// SIGHUP reloads configuration (IConfigurationRoot.Reload, then every <see cref="IReloadHandler"/>)
+    /// wrapped in RELOADING=1 + MONOTONIC_USEC ... READY=1, as Type=notify-reload (systemd 253) requires.
+    /// Default true.
+    /// </summary>
+    public bool ReloadOnSighup { get; set; } = true;
+
+    /// <summary>
+    /// Lame-duck period: after SIGTERM, STOPPING=1 is sent and the host keeps running this long
+    /// (so load balancers and clients notice) before it stops; in-flight work then has
+    /// HostOptions.ShutdownTimeout to finish. Default zero.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The STATUS= text sent with READY=1; null sends none. Default "running".</summary>
+    public string? ReadyStatus { get; set; } = "running";
+
+    /// <summary>
+    /// Remove NOTIFY_SOCKET from the .NET process environment at start-up (the host keeps its own
+    /// channel), so that child processes the application starts cannot notify on its behalf.
+    /// Default true.
+    /// </summary>
+    public bool HideNotifySocketFromChildren { get; set; } = true;
+}

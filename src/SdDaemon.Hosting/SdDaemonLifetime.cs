@@ -1,0 +1,184 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SdDaemon.Hosting;
+
+/// <summary>
+/// The host's lifetime under systemd (replaces ConsoleLifetime): READY=1 once the host has started,
+/// STOPPING=1 when it stops, SIGTERM/SIGINT stop it (and the process exits 0), SIGHUP reloads,
+/// and slow starts and stops extend the manager's timeout.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
+{
+    private readonly IHostApplicationLifetime _application;
+    private readonly SdDaemonHostOptions _options;
+    private readonly ISystemdNotifier _notifier;
+    private readonly IServiceProvider _services;
+    private readonly ILogger _logger;
+    private readonly List<IDisposable> _registrations = [];
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private TimeoutExtender? _extender;
+    private int _stopping;
+
+    public SdDaemonLifetime(IHostApplicationLifetime application, IOptions<SdDaemonHostOptions> options, ISystemdNotifier notifier, IServiceProvider services, ILogger<SdDaemonLifetime> logger)
+    {
+        _application = application;
+        _options = options.Value;
+        _notifier = notifier;
+        _services = services;
+        _logger = logger;
+    }
+
+    public Task WaitForStartAsync(CancellationToken cancellationToken)
+    {
+        _extender = TimeoutExtender.Start(_notifier, _options);
+        _registrations.Add(_application.ApplicationStarted.Register(OnStarted));
+        _registrations.Add(_application.ApplicationStopping.Register(OnStopping));
+        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnTerminate));
+        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, OnTerminate));
+        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnTerminate));
+        if (_options.ReloadOnSighup)
+        {
+            _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true; // the default action of SIGHUP would end the process
+                _ = ReloadAsync(CancellationToken.None);
+            }));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>RELOADING=1 + MONOTONIC_USEC, configuration and handlers, READY=1 (spec: Type=notify-reload).</summary>
+    internal async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _notifier.Notify(Notification.Reloading());
+            string status = _options.ReadyStatus ?? "reloaded";
+            try
+            {
+                (_services.GetService<IConfiguration>() as IConfigurationRoot)?.Reload();
+                foreach (IReloadHandler handler in _services.GetServices<IReloadHandler>())
+                {
+                    await handler.ReloadAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                LogReloaded(_logger);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogReloadFailed(_logger, e);
+                status = "reload failed: " + OneLine(e.Message);
+            }
+
+            // The manager waits for READY=1 after RELOADING=1 whatever happened.
+            _notifier.Notify(new Notification(NotifyState.Ready, NotifyState.Status(status)));
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    private void OnStarted()
+    {
+        _extender?.Dispose();
+        _extender = null;
+        NotifyResult result = _notifier.Notify(_options.ReadyStatus is { } status
+            ? new Notification(NotifyState.Ready, NotifyState.Status(status))
+            : Notification.Ready);
+        if (result.IsFailed)
+        {
+            LogNotifyFailed(_logger, "READY=1", result.ToString());
+        }
+    }
+
+    private void OnStopping()
+    {
+        if (Interlocked.Exchange(ref _stopping, 1) == 0)
+        {
+            _notifier.Notify(Notification.Stopping);
+        }
+
+        _extender?.Dispose();
+        _extender = TimeoutExtender.Start(_notifier, _options);
+    }
+
+    private void OnTerminate(PosixSignalContext context)
+    {
+        context.Cancel = true; // stop the host our way; Main returns and the process exits 0
+        if (_options.DrainDelay > TimeSpan.Zero && Interlocked.Exchange(ref _stopping, 1) == 0)
+        {
+            // Lame duck: tell the manager, keep serving a little, then stop.
+            _notifier.Notify(new Notification(NotifyState.Stopping, NotifyState.Status("draining")));
+            _ = Task.Delay(_options.DrainDelay).ContinueWith(_ => _application.StopApplication(), TaskScheduler.Default);
+            return;
+        }
+
+        _application.StopApplication();
+    }
+
+    public void Dispose()
+    {
+        _extender?.Dispose();
+        foreach (IDisposable registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
+        _reloadGate.Dispose();
+    }
+
+    private static string OneLine(string text) => text.Replace('\n', ' ').Replace('\r', ' ').TrimEnd('\\');
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reloaded")]
+    private static partial void LogReloaded(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reload failed")]
+    private static partial void LogReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "sd_notify {State} failed: {Result}")]
+    private static partial void LogNotifyFailed(ILogger logger, string state, string result);
+
+    /// <summary>Sends EXTEND_TIMEOUT_USEC periodically while a start or stop is in progress, up to a bound.</summary>
+    private sealed class TimeoutExtender : IDisposable
+    {
+        private readonly Timer _timer;
+        private readonly DateTime _until;
+        private readonly ISystemdNotifier _notifier;
+        private readonly TimeSpan _extension;
+
+        private TimeoutExtender(ISystemdNotifier notifier, SdDaemonHostOptions options)
+        {
+            _notifier = notifier;
+            _extension = options.TimeoutExtensionInterval * 2;
+            _until = DateTime.UtcNow + options.MaxTimeoutExtension;
+            _timer = new Timer(_ => Extend(), null, options.TimeoutExtensionInterval, options.TimeoutExtensionInterval);
+        }
+
+        public static TimeoutExtender? Start(ISystemdNotifier notifier, SdDaemonHostOptions options) =>
+            notifier.IsUnderManager && options.MaxTimeoutExtension > TimeSpan.Zero && options.TimeoutExtensionInterval > TimeSpan.Zero
+                ? new TimeoutExtender(notifier, options)
+                : null;
+
+        private void Extend()
+        {
+            if (DateTime.UtcNow < _until)
+            {
+                _notifier.ExtendTimeout(_extension);
+            }
+        }
+
+        public void Dispose() => _timer.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+using System.Runtime.Versioning;
+
+namespace SdDaemon.Hosting;
+
+/// <summary>
+/// Captures NOTIFY_SOCKET once, at start-up, into a fixed channel; optionally removes it from the
+/// environment so that children the application starts do not inherit it (a child that notifies
+/// READY=1 or MAINPID= would be taken for the service itself).
+/// </summary>
+internal sealed class SystemdNotifier : ISystemdNotifier, IDisposable
+{
+    private readonly NotifyChannel? _channel;
+
+    public SystemdNotifier(bool hideFromChildren)
+    {
+        string? address = Environment.GetEnvironmentVariable(EnvironmentVariables.NotifySocket);
+        if (address is not null && OperatingSystem.IsLinux())
+        {
+            _channel = NotifyChannel.Create(address);
+            if (hideFromChildren)
+            {
+                Environment.SetEnvironmentVariable(EnvironmentVariables.NotifySocket, null);
+            }
+        }
+    }
+
+    public bool IsUnderManager => _channel is not null;
+
+    [SupportedOSPlatform("linux")]
+    public NotifyResult Notify(Notification notification) =>
+        _channel?.Send(notification) ?? NotifyResult.NotListening;
+
+    [SupportedOSPlatform("linux")]
+    public NotifyResult SetStatus(string text) => Notify(Notification.Status(text));
+
+    [SupportedOSPlatform("linux")]
+    public NotifyResult ExtendTimeout(TimeSpan extension) => Notify(new Notification(NotifyState.ExtendTimeout(extension)));
+
+    public void Dispose() => _channel?.Dispose();
+}
