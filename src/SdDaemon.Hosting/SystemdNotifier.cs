@@ -12,8 +12,12 @@ internal sealed class SystemdNotifier : ISystemdNotifier, IDisposable
     private readonly NotifyChannel? _channel;
 
     public SystemdNotifier(bool hideFromChildren)
+        : this(Environment.GetEnvironmentVariable(EnvironmentVariables.NotifySocket), hideFromChildren)
     {
-        string? address = Environment.GetEnvironmentVariable(EnvironmentVariables.NotifySocket);
+    }
+
+    internal SystemdNotifier(string? address, bool hideFromChildren)
+    {
         if (address is not null && OperatingSystem.IsLinux())
         {
             _channel = NotifyChannel.Create(address);

@@ -1,0 +1,111 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Moq;
+using SdDaemon.Hosting;
+using SdDaemon.Testing;
+using Xunit;
+
+namespace SdDaemon.Tests.Hosting;
+
+/// <summary>The host lifetime's protocol, checked with SdDaemon.Testing (the manager here is 252,
+/// older than Type=notify-reload, so the reload protocol is proven against the receiver).</summary>
+public sealed class SdDaemonLifetimeTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    private readonly NotifyReceiver _receiver = NotifyReceiver.Bind();
+    private readonly SystemdNotifier _notifier;
+    private readonly CancellationTokenSource _started = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Mock<IHostApplicationLifetime> _application = new();
+
+    public SdDaemonLifetimeTests()
+    {
+        _notifier = new SystemdNotifier(_receiver.NotifySocket, hideFromChildren: false);
+        _application.SetupGet(a => a.ApplicationStarted).Returns(_started.Token);
+        _application.SetupGet(a => a.ApplicationStopping).Returns(_stopping.Token);
+    }
+
+    public void Dispose()
+    {
+        _notifier.Dispose();
+        _receiver.Dispose();
+        _started.Dispose();
+        _stopping.Dispose();
+    }
+
+    private SdDaemonLifetime Lifetime(IServiceProvider services, SdDaemonHostOptions? options = null) =>
+        new(_application.Object, Options.Create(options ?? new SdDaemonHostOptions()), _notifier, services, NullLogger<SdDaemonLifetime>.Instance);
+
+    [Fact]
+    public async Task READY_with_status_once_started_and_STOPPING_once_stopping()
+    {
+        using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().BuildServiceProvider(), new SdDaemonHostOptions { ReadyStatus = "serving" });
+        await lifetime.WaitForStartAsync(CancellationToken.None);
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(100)));
+        _started.Cancel();
+        Assert.Equal("READY=1\nSTATUS=serving", _receiver.Receive(Wait)!.Text);
+        _stopping.Cancel();
+        Assert.Equal("STOPPING=1", _receiver.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public async Task Reload_is_RELOADING_with_MONOTONIC_USEC_then_configuration_and_handlers_then_READY()
+    {
+        var order = new List<string>();
+        var source = new Mock<IConfigurationProvider>();
+        source.Setup(p => p.Load()).Callback(() => order.Add("configuration"));
+        IConfigurationRoot configuration = new ConfigurationBuilder().Add(new FixedSource(source.Object)).Build();
+        order.Clear(); // Build() loaded it once
+        var handler = new Mock<IReloadHandler>();
+        handler.Setup(h => h.ReloadAsync(It.IsAny<CancellationToken>())).Callback(() =>
+        {
+            order.Add("handler");
+            // RELOADING=1 is already with the manager while the handler runs.
+            order.Add(_receiver.Receive(Wait)!.Text.Split('\n')[0]);
+        }).Returns(Task.CompletedTask);
+        ServiceProvider services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddSingleton(handler.Object)
+            .BuildServiceProvider();
+        using SdDaemonLifetime lifetime = Lifetime(services);
+
+        ulong before = (ulong)System.Diagnostics.Stopwatch.GetTimestamp() / 1000;
+        await lifetime.ReloadAsync(CancellationToken.None);
+        ulong after = (ulong)System.Diagnostics.Stopwatch.GetTimestamp() / 1000;
+
+        Assert.Equal(["configuration", "handler", "RELOADING=1"], order);
+        NotifyMessage reloading = _receiver.History[0];
+        Assert.Equal(2, reloading.Lines.Count);
+        Assert.Equal("RELOADING=1", reloading.Lines[0]);
+        Assert.InRange(ulong.Parse(reloading["MONOTONIC_USEC"]!, CultureInfo.InvariantCulture), before, after);
+        Assert.Equal("READY=1\nSTATUS=running", _receiver.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public async Task A_failing_reload_handler_still_ends_the_reload_with_READY_and_says_why()
+    {
+        var handler = new Mock<IReloadHandler>();
+        handler.Setup(h => h.ReloadAsync(It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("bad\nconfig"));
+        using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().AddSingleton(handler.Object).BuildServiceProvider());
+        await lifetime.ReloadAsync(CancellationToken.None);
+        Assert.StartsWith("RELOADING=1\nMONOTONIC_USEC=", _receiver.Receive(Wait)!.Text, StringComparison.Ordinal);
+        Assert.Equal("READY=1\nSTATUS=reload failed: bad config", _receiver.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public void Outside_a_manager_the_notifier_is_harmless()
+    {
+        using var notifier = new SystemdNotifier(null, hideFromChildren: true);
+        Assert.False(notifier.IsUnderManager);
+        Assert.Equal(NotifyOutcome.NotListening, notifier.SetStatus("x").Outcome);
+    }
+
+    private sealed class FixedSource(IConfigurationProvider provider) : IConfigurationSource
+    {
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => provider;
+    }
+}
