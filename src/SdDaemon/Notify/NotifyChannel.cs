@@ -25,21 +25,34 @@ public sealed class NotifyChannel : IDisposable
     /// <summary>libsystemd raises SO_SNDBUF to 8 MiB so that bursts queue instead of blocking (spec N-9).</summary>
     private const int SendBufferSize = 8 * 1024 * 1024;
 
+    /// <summary>How often <see cref="Default"/> re-reads NOTIFY_SOCKET (see the remarks on the class).</summary>
+    internal static readonly TimeSpan DefaultRecheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly IEnvironmentSource _environment;
     private readonly string? _fixedAddress;
+    private readonly long _recheckMilliseconds;
+    private string? _environmentValue;
+    private long _environmentReadAt = long.MinValue;
     private readonly object _gate = new();
     private volatile Target? _target;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
 
-    internal NotifyChannel(IEnvironmentSource environment, string? fixedAddress)
+    internal NotifyChannel(IEnvironmentSource environment, string? fixedAddress, TimeSpan recheckInterval = default)
     {
         _environment = environment;
         _fixedAddress = fixedAddress;
+        _recheckMilliseconds = (long)recheckInterval.TotalMilliseconds;
     }
 
-    /// <summary>The process-wide channel that follows <c>$NOTIFY_SOCKET</c>; used by <see cref="Notification.Send"/>.</summary>
-    public static NotifyChannel Default { get; } = new(ProcessEnvironmentSource.Instance, null);
+    /// <summary>
+    /// The process-wide channel that follows <c>$NOTIFY_SOCKET</c>; used by <see cref="Notification.Send"/>.
+    /// It re-reads the variable when it last read it 100 ms ago or more, after a send that found
+    /// nobody listening, and after an <c>unsetEnvironment</c>: reading .NET's environment allocates a
+    /// new string each time, and a watchdog ping must allocate nothing. A change made with
+    /// Environment.SetEnvironmentVariable is therefore followed within 100 ms.
+    /// </summary>
+    public static NotifyChannel Default { get; } = new(ProcessEnvironmentSource.Instance, null, DefaultRecheckInterval);
 
     /// <summary>A channel to a fixed address written like NOTIFY_SOCKET (<c>/path</c>, <c>@abstract</c>,
     /// <c>vsock:CID:PORT</c>), independent of the environment. A malformed address fails each send
@@ -91,7 +104,7 @@ public sealed class NotifyChannel : IDisposable
             // Spec N-13: unset on every path, and only NOTIFY_SOCKET.
             if (unsetEnvironment)
             {
-                _environment.Remove(EnvironmentVariables.NotifySocket);
+                UnsetEnvironment();
             }
         }
     }
@@ -144,7 +157,7 @@ public sealed class NotifyChannel : IDisposable
         {
             if (unsetEnvironment)
             {
-                _environment.Remove(EnvironmentVariables.NotifySocket);
+                UnsetEnvironment();
             }
         }
     }
@@ -172,7 +185,7 @@ public sealed class NotifyChannel : IDisposable
             return NotifyResult.NotListening; // not a systemd platform: never under a manager
         }
 
-        string? text = _fixedAddress ?? _environment.Get(EnvironmentVariables.NotifySocket);
+        string? text = _fixedAddress ?? ReadNotifySocket();
         if (text is null)
         {
             return NotifyResult.NotListening; // spec N-1
@@ -184,9 +197,35 @@ public sealed class NotifyChannel : IDisposable
             return NotifyResult.Failure(target.ParseErrno, target.ParseDetail);
         }
 
-        return address.Family == Libc.AF_UNIX
+        NotifyResult result = address.Family == Libc.AF_UNIX
             ? SendUnix(target, notification)
             : SendPerMessageSocket(address, notification);
+        if (result.Errno is Errno.ECONNREFUSED or Errno.ENOENT)
+        {
+            Volatile.Write(ref _environmentReadAt, long.MinValue); // the manager moved? look again next time
+        }
+
+        return result;
+    }
+
+    private string? ReadNotifySocket()
+    {
+        long now = System.Environment.TickCount64;
+        long readAt = Volatile.Read(ref _environmentReadAt);
+        if (readAt == long.MinValue || now - readAt >= _recheckMilliseconds)
+        {
+            // Races between threads here are benign: each stores a value it has just read.
+            Volatile.Write(ref _environmentValue, _environment.Get(EnvironmentVariables.NotifySocket));
+            Volatile.Write(ref _environmentReadAt, now);
+        }
+
+        return Volatile.Read(ref _environmentValue);
+    }
+
+    private void UnsetEnvironment()
+    {
+        _environment.Remove(EnvironmentVariables.NotifySocket);
+        Volatile.Write(ref _environmentReadAt, long.MinValue);
     }
 
     private Target GetTarget(string text)

@@ -424,4 +424,39 @@ public sealed class NotifyChannelTests : IDisposable
         Assert.True(result.IsFailed);
         Assert.NotEqual(Errno.ENODEV, result.Errno);
     }
+
+    [Fact]
+    public void With_a_recheck_interval_a_changed_NOTIFY_SOCKET_is_followed_once_the_interval_passed()
+    {
+        using NotifyReceiver second = NotifyReceiver.Bind();
+        using var channel = new NotifyChannel(_environment, null, TimeSpan.FromMilliseconds(300));
+        Assert.True(channel.Send(Notification.Status("first")).IsSent);
+        _environment.Set(EnvironmentVariables.NotifySocket, second.NotifySocket);
+        Assert.True(channel.Send(Notification.Status("within the interval")).IsSent);
+        Thread.Sleep(350);
+        Assert.True(channel.Send(Notification.Status("after the interval")).IsSent);
+        Assert.Equal("STATUS=first", _receiver.Receive(Wait)!.Text);
+        Assert.Equal("STATUS=within the interval", _receiver.Receive(Wait)!.Text);
+        Assert.Equal("STATUS=after the interval", second.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public void With_a_recheck_interval_unsetEnvironment_and_a_vanished_manager_take_effect_at_once()
+    {
+        using var channel = new NotifyChannel(_environment, null, TimeSpan.FromHours(1));
+        Assert.True(channel.Send(Notification.Ready, unsetEnvironment: true).IsSent);
+        Assert.Equal(NotifyOutcome.NotListening, channel.Send(Notification.Ready).Outcome);
+
+        // The manager moved: the send to the old address fails, and the next one reads the variable again.
+        using NotifyReceiver moved = NotifyReceiver.Bind();
+        using NotifyReceiver gone = NotifyReceiver.Bind();
+        _environment.Set(EnvironmentVariables.NotifySocket, gone.NotifySocket);
+        using var channel2 = new NotifyChannel(_environment, null, TimeSpan.FromHours(1));
+        Assert.True(channel2.Send(Notification.Ready).IsSent);
+        gone.Dispose();
+        _environment.Set(EnvironmentVariables.NotifySocket, moved.NotifySocket);
+        Assert.True(channel2.Send(Notification.Status("lost")).IsFailed);
+        Assert.True(channel2.Send(Notification.Status("found")).IsSent);
+        Assert.Equal("STATUS=found", moved.Receive(Wait)!.Text);
+    }
 }
