@@ -19,7 +19,7 @@ public enum CheckOutcome
 /// Yes / no / failed with an errno: the result of the
 /// <see href="https://www.freedesktop.org/software/systemd/man/sd_is_fifo.html">sd_is_fifo(3)</see> family
 /// (<see cref="DescriptorCheck"/>) and of <see href="https://www.freedesktop.org/software/systemd/man/sd_booted.html">sd_booted(3)</see>
-/// (<see cref="ServiceManager.CheckBooted"/>).
+/// (<see cref="ServiceManager.CheckBooted()"/>).
 /// </summary>
 public readonly struct CheckResult : IEquatable<CheckResult>
 {

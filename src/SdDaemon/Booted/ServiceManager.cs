@@ -15,7 +15,7 @@ public static class ServiceManager
     /// <summary>
     /// True when the system was booted with systemd as its init (sd_booted(3)): <c>/run/systemd/system/</c>
     /// exists as a directory. False when it does not, on other platforms, and when the check fails;
-    /// use <see cref="CheckBooted"/> to tell a failure from a no.
+    /// use <see cref="CheckBooted()"/> to tell a failure from a no.
     /// </summary>
     /// <remarks>This is about the system, not this process: a program started by hand on a systemd
     /// machine sees true. Whether this process is a service is NOTIFY_SOCKET's or INVOCATION_ID's business.</remarks>
