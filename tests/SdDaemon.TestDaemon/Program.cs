@@ -9,6 +9,7 @@
 //     the environment and the fds a child process holds to FILE)
 //   serve=NAME (the first passed fd named NAME: a listening stream socket accepts one connection and
 //     writes "hello from NAME <pid>\n"; a datagram socket answers one datagram with "echo:TEXT")
+//   greet=NAME (the fd named NAME is a connection, Accept=yes: write "hello from NAME <pid>\n" to ToStream())
 //   serve-loop=NAME (as serve, for every connection, on a background thread)
 //   watchdog (start the keep-alive if WATCHDOG_USEC says so) | watchdog-unhealthy-after=MS
 //   watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
@@ -57,6 +58,7 @@ foreach (string step in args)
         "activation" => Activation(arg),
         "serve" => Serve(arg),
         "serve-loop" => ServeLoop(arg),
+        "greet" => Greet(arg),
         "watchdog" => StartWatchdog(null),
         "watchdog-unhealthy-after" => StartWatchdog(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))),
         "watchdog-trigger" => Watchdog.Trigger().ToString(),
@@ -102,6 +104,14 @@ string Serve(string name)
     Socket socket = fd.ToSocket();
     keep.Add(socket);
     return ServeOne(socket, name);
+}
+
+string Greet(string name)
+{
+    ListenFd fd = activated?.First(name) ?? throw new InvalidOperationException($"no fd named {name}");
+    using Stream stream = fd.ToStream();
+    stream.Write(Encoding.UTF8.GetBytes($"hello from {name} {Environment.ProcessId} via {stream.GetType().Name}\n"));
+    return "greeted";
 }
 
 string ServeLoop(string name)

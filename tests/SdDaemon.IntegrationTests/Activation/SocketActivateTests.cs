@@ -161,4 +161,17 @@ public sealed class SocketActivateTests : IDisposable
         Assert.Equal("outcome=Activated errno=0 count=1", lines[0]);
         Assert.Equal("fd=3 name=unknown kind=Socket domain=2 type=Dgram listening=False", lines[1]);
     }
+
+    [PeerFact(SocketActivate)]
+    public async Task L8_accept_mode_passes_the_connection_which_ToStream_writes_to()
+    {
+        int port = FreePort();
+        string report = Path.Combine(_dir, "report");
+        Start(["--accept", "-l", $"127.0.0.1:{port}", "--fdname=connection"], $"activation={report}", "greet=connection");
+        string reply = await ConnectAndRead(new IPEndPoint(IPAddress.Loopback, port), TimeSpan.FromSeconds(30));
+        Assert.Matches(@"^hello from connection \d+ via NetworkStream\n$", reply);
+        string[] lines = WaitForFile(report);
+        Assert.Equal("outcome=Activated errno=0 count=1", lines[0]);
+        Assert.Equal("fd=3 name=connection kind=Socket domain=2 type=Stream listening=False", lines[1]);
+    }
 }

@@ -272,4 +272,29 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => fds[1].ToStream()); // a listening socket has no stream
         Assert.False(fds[1].IsTaken);
     }
+
+    [Fact]
+    public unsafe void ToStream_on_a_connected_stream_socket_is_a_NetworkStream()
+    {
+        int* pair = stackalloc int[2];
+        Assert.Equal(0, SdDaemon.Interop.Libc.SocketPair(1, 1 | 0x80000, 0, pair));
+        var ours = Keep(new SafeFileHandle(pair[0], true));
+        using var peer = new Socket(new SafeSocketHandle(pair[1], true));
+        using ListenFdsResult fds = Pass("connection", ours);
+        Assert.False(fds[0].IsListening);
+        using Stream stream = fds.First(ListenFds.ConnectionName)!.ToStream();
+        Assert.IsType<NetworkStream>(stream);
+        stream.Write("hi"u8);
+        byte[] buffer = new byte[2];
+        Assert.Equal(2, peer.Receive(buffer));
+        Assert.Equal("hi"u8.ToArray(), buffer);
+    }
+
+    [Fact]
+    public void A_descriptor_that_is_not_open_has_kind_Unknown()
+    {
+        var fds = new ListenFdsResult([new ListenFd(_first + 19, "gone")]);
+        Assert.Equal(FileKind.Unknown, fds[0].Kind);
+        Assert.Throws<InvalidOperationException>(() => fds[0].ToSocket());
+    }
 }
