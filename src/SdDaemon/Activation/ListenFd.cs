@@ -191,14 +191,8 @@ public sealed class ListenFd : IDisposable
 
     private Info GetInfo()
     {
-        if (_info is { } info)
-        {
-            return info;
-        }
-
-        info = Examine(Fd);
-        _info = info;
-        return info;
+        // A class, so that a reader on another thread sees all of it or none (no torn struct).
+        return Volatile.Read(ref _info) ?? (_info = Examine(Fd));
     }
 
     internal static unsafe Info Examine(int fd)
@@ -236,5 +230,5 @@ public sealed class ListenFd : IDisposable
         }
     }
 
-    internal readonly record struct Info(FileKind Kind, int Domain, int Type, bool Listening);
+    internal sealed record Info(FileKind Kind, int Domain, int Type, bool Listening);
 }
