@@ -44,4 +44,21 @@ public sealed class BootedTests : IDisposable
         Assert.Equal(exists, ServiceManager.Booted);
         Assert.Equal(exists ? CheckResult.Yes : CheckResult.No, ServiceManager.CheckBooted());
     }
+
+    [Fact]
+    public void B1_libsystemds_sd_booted_gives_the_same_answer_here()
+    {
+        if (!File.Exists("/usr/bin/python3") && Environment.GetEnvironmentVariable("SDDAEMON_REQUIRE_PEERS") != "1")
+        {
+            return;
+        }
+
+        var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3",
+            ["-c", "import ctypes; print(ctypes.CDLL('libsystemd.so.0').sd_booted())"]) { RedirectStandardOutput = true };
+        using var child = System.Diagnostics.Process.Start(info)!;
+        string theirs = child.StandardOutput.ReadToEnd().Trim();
+        child.WaitForExit();
+        CheckResult ours = ServiceManager.CheckBooted();
+        Assert.Equal(theirs, ours.Outcome switch { CheckOutcome.Yes => "1", CheckOutcome.No => "0", _ => (-ours.Errno).ToString() });
+    }
 }
