@@ -94,6 +94,13 @@ string Activation(string path)
         child.WaitForExit();
     }
 
+    var envInfo = new ProcessStartInfo("/bin/sh", ["-c", "env | grep ^LISTEN_ | sort | tr '\\n' ' '; true"]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using (Process child = Process.Start(envInfo)!)
+    {
+        lines.Insert(lines.Count - 1, "child-env=" + child.StandardOutput.ReadToEnd().Trim());
+        child.WaitForExit();
+    }
+
     File.WriteAllLines(path, lines);
     return activated.ToString();
 }

@@ -89,6 +89,7 @@ public sealed class RealManagerActivationTests(SystemdUserManager manager) : IDi
                     "env LISTEN_PID=(unset)",
                     "env LISTEN_FDS=(unset)",
                     "env LISTEN_FDNAMES=(unset)",
+                    "child-env=",
                     "child-fds=",
                 ],
                 WaitForReport(report));

@@ -111,10 +111,12 @@ public sealed class SocketActivateTests : IDisposable
                 "fd=3 name=web kind=Socket domain=2 type=Stream listening=True",
                 "fd=4 name=admin kind=Socket domain=2 type=Stream listening=True",
                 "fd=5 name=local kind=Socket domain=1 type=Stream listening=True",
-                // L-6: unsetEnvironment removed them; L-5: a child holds none of fds 3..7.
+                // L-6: unsetEnvironment removed them, also from a child's environment;
+                // L-5: a child holds none of the passed fds.
                 "env LISTEN_PID=(unset)",
                 "env LISTEN_FDS=(unset)",
                 "env LISTEN_FDNAMES=(unset)",
+                "child-env=",
                 "child-fds=",
             ],
             WaitForFile(report));
