@@ -7,8 +7,19 @@
 //   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
 //   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
 //   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
+//   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
+//     the environment and the fds a child process holds to FILE)
+//   serve=NAME (the first passed fd named NAME: a listening stream socket accepts one connection and
+//     writes "hello from NAME <pid>\n"; a datagram socket answers one datagram with "echo:TEXT")
+//   greet=NAME (the fd named NAME is a connection, Accept=yes: write "hello from NAME <pid>\n" to ToStream())
+//   serve-loop=NAME (as serve, for every connection, on a background thread)
+//   watchdog (start the keep-alive if WATCHDOG_USEC says so) | watchdog-unhealthy-after=MS
+//   watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Runtime.InteropServices;
 using SdDaemon;
 
@@ -25,6 +36,7 @@ using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.
 });
 
 var keep = new List<IDisposable>();
+ListenFdsResult? activated = null;
 foreach (string step in args)
 {
     int eq = step.IndexOf('=', StringComparison.Ordinal);
@@ -50,12 +62,143 @@ foreach (string step in args)
         "env" => WriteEnvironment(arg),
         "wait" => Wait(),
         "exit" => Exit(int.Parse(arg, CultureInfo.InvariantCulture)),
+        "activation" => Activation(arg),
+        "serve" => Serve(arg),
+        "serve-loop" => ServeLoop(arg),
+        "greet" => Greet(arg),
+        "watchdog" => StartWatchdog(null),
+        "watchdog-unhealthy-after" => StartWatchdog(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))),
+        "watchdog-trigger" => Watchdog.Trigger().ToString(),
+        "starve" => Starve(),
+        "crash-thread" => CrashThread(),
         _ => throw new ArgumentException($"unknown step '{step}'"),
     };
     Console.WriteLine($"{verb}: {result}");
 }
 
 return 0;
+
+string Activation(string path)
+{
+    activated = ListenFds.Get(unsetEnvironment: true);
+    var lines = new List<string> { $"outcome={activated.Outcome} errno={activated.Errno} count={activated.Count}" };
+    foreach (ListenFd fd in activated)
+    {
+        lines.Add($"fd={fd.Fd} name={fd.Name} kind={fd.Kind} domain={fd.SocketDomain} type={fd.SocketType} listening={fd.IsListening}");
+    }
+
+    foreach (string name in new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES" })
+    {
+        lines.Add($"env {name}={Environment.GetEnvironmentVariable(name) ?? "(unset)"}");
+    }
+
+    // [ -e ] only stats, so the child opens nothing that could take one of these numbers itself.
+    string numbers = string.Join(' ', Enumerable.Range(3, Math.Max(activated.Count, 1) + 2));
+    var info = new ProcessStartInfo("/bin/sh", ["-c", $"for n in {numbers}; do [ -e /proc/$$/fd/$n ] && printf '%s ' $n; done; true"]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using (Process child = Process.Start(info)!)
+    {
+        lines.Add("child-fds=" + child.StandardOutput.ReadToEnd().Trim());
+        child.WaitForExit();
+    }
+
+    var envInfo = new ProcessStartInfo("/bin/sh", ["-c", "env | grep ^LISTEN_ | sort | tr '\\n' ' '; true"]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using (Process child = Process.Start(envInfo)!)
+    {
+        lines.Insert(lines.Count - 1, "child-env=" + child.StandardOutput.ReadToEnd().Trim());
+        child.WaitForExit();
+    }
+
+    File.WriteAllLines(path, lines);
+    return activated.ToString();
+}
+
+string Serve(string name)
+{
+    ListenFd fd = activated?.First(name) ?? throw new InvalidOperationException($"no fd named {name}");
+    Socket socket = fd.ToSocket();
+    keep.Add(socket);
+    return ServeOne(socket, name);
+}
+
+string Greet(string name)
+{
+    ListenFd fd = activated?.First(name) ?? throw new InvalidOperationException($"no fd named {name}");
+    using Stream stream = fd.ToStream();
+    stream.Write(Encoding.UTF8.GetBytes($"hello from {name} {Environment.ProcessId} via {stream.GetType().Name}\n"));
+    return "greeted";
+}
+
+string ServeLoop(string name)
+{
+    ListenFd fd = activated?.First(name) ?? throw new InvalidOperationException($"no fd named {name}");
+    Socket socket = fd.ToSocket();
+    keep.Add(socket);
+    var thread = new Thread(() =>
+    {
+        while (true)
+        {
+            ServeOne(socket, name);
+        }
+    }) { IsBackground = true };
+    thread.Start();
+    return "serving";
+}
+
+string ServeOne(Socket socket, string name)
+{
+    if (socket.SocketType == SocketType.Stream)
+    {
+        using Socket connection = socket.Accept();
+        connection.Send(Encoding.UTF8.GetBytes($"hello from {name} {Environment.ProcessId}\n"));
+        connection.Shutdown(SocketShutdown.Both);
+        return "served a connection";
+    }
+
+    byte[] buffer = new byte[512];
+    EndPoint from = socket.AddressFamily == AddressFamily.Unix
+        ? new UnixDomainSocketEndPoint("/")
+        : new IPEndPoint(IPAddress.Any, 0);
+    int n = socket.ReceiveFrom(buffer, ref from);
+    socket.SendTo(Encoding.UTF8.GetBytes("echo:" + Encoding.UTF8.GetString(buffer, 0, n)), from);
+    return "answered a datagram";
+}
+
+string StartWatchdog(TimeSpan? healthyFor)
+{
+    var clock = Stopwatch.StartNew();
+    Func<bool>? isHealthy = healthyFor is { } limit ? () => clock.Elapsed < limit : null;
+    WatchdogStatus status = Watchdog.Check();
+    WatchdogKeepAlive? keeper = Watchdog.StartKeepAliveIfEnabled(isHealthy);
+    if (keeper is not null)
+    {
+        keep.Add(keeper);
+    }
+
+    return $"{status} interval={keeper?.Interval}";
+}
+
+string Starve()
+{
+    var never = new ManualResetEventSlim();
+    ThreadPool.GetMinThreads(out int workers, out _);
+    for (int i = 0; i < workers * 4 + 64; i++)
+    {
+        ThreadPool.UnsafeQueueUserWorkItem(_ => never.Wait(), null);
+    }
+
+    return $"queued {workers * 4 + 64} blocking work items";
+}
+
+string CrashThread()
+{
+    UnhandledExceptionExit.Install();
+    Console.Out.Flush();
+    var thread = new Thread(() => throw new InvalidOperationException("crash on a worker thread"));
+    thread.Start();
+    thread.Join();
+    Thread.Sleep(5000);
+    return "still alive?";
+}
 
 string Sleep(int milliseconds)
 {

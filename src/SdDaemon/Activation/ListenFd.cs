@@ -1,0 +1,234 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using Microsoft.Win32.SafeHandles;
+using SdDaemon.Interop;
+
+namespace SdDaemon;
+
+/// <summary>
+/// One descriptor passed by socket activation or the fd store (see
+/// <see href="https://www.freedesktop.org/software/systemd/man/sd_listen_fds.html">sd_listen_fds_with_names(3)</see>):
+/// its number, its name, what it is, and conversions to the .NET types that use it.
+/// </summary>
+/// <remarks>
+/// <para>Ownership is explicit. Until it is taken, the descriptor belongs to this object and
+/// <see cref="Dispose"/> closes it. <see cref="TakeHandle"/>, <see cref="ToSocket"/> and
+/// <see cref="ToStream"/> each hand ownership to what they return; a second take throws
+/// <see cref="InvalidOperationException"/> instead of producing two owners that would close the
+/// same number twice.</para>
+/// <para>What the descriptor is (<see cref="Kind"/>, the socket properties) is examined once, on
+/// first use, with statx(2) and getsockopt(2).</para>
+/// </remarks>
+public sealed class ListenFd : IDisposable
+{
+    private const int Owned = 0;
+    private const int Taken = 1;
+    private const int Closed = 2;
+
+    private int _state;
+    private Info? _info;
+
+    internal ListenFd(int fd, string name)
+    {
+        Fd = fd;
+        Name = name;
+    }
+
+    /// <summary>The descriptor number (3 for the first). Stays readable after the descriptor is taken.</summary>
+    public int Fd { get; }
+
+    /// <summary>The name from LISTEN_FDNAMES (FileDescriptorName=, FDNAME=, <c>stored</c>,
+    /// <c>connection</c>), or <c>unknown</c> when the manager gave no names.</summary>
+    public string Name { get; }
+
+    /// <summary>True once the descriptor was handed over (<see cref="TakeHandle"/>, <see cref="ToSocket"/>, <see cref="ToStream"/>).</summary>
+    public bool IsTaken => Volatile.Read(ref _state) == Taken;
+
+    /// <summary>What the descriptor refers to; <see cref="FileKind.Unknown"/> if it cannot be examined.</summary>
+    [SupportedOSPlatform("linux")]
+    public FileKind Kind => GetInfo().Kind;
+
+    /// <summary>For a socket: its Linux address family (AF_INET=2, AF_INET6=10, AF_UNIX=1, AF_NETLINK=16,
+    /// AF_VSOCK=40...); 0 otherwise.</summary>
+    [SupportedOSPlatform("linux")]
+    public int SocketDomain => GetInfo().Domain;
+
+    /// <summary>For a socket: its family as .NET names it (<see cref="AddressFamily.InterNetwork"/>,
+    /// <see cref="AddressFamily.InterNetworkV6"/>, <see cref="AddressFamily.Unix"/>), or
+    /// <see cref="AddressFamily.Unknown"/> for families .NET does not model (see <see cref="SocketDomain"/>)
+    /// and for non-sockets.</summary>
+    [SupportedOSPlatform("linux")]
+    public AddressFamily SocketFamily => GetInfo().Domain switch
+    {
+        Libc.AF_UNIX => AddressFamily.Unix,
+        Libc.AF_INET => AddressFamily.InterNetwork,
+        Libc.AF_INET6 => AddressFamily.InterNetworkV6,
+        _ => AddressFamily.Unknown,
+    };
+
+    /// <summary>For a socket: stream, datagram, seqpacket or raw; <see cref="System.Net.Sockets.SocketType.Unknown"/> otherwise.</summary>
+    [SupportedOSPlatform("linux")]
+    public SocketType SocketType => GetInfo().Type switch
+    {
+        Libc.SOCK_STREAM => SocketType.Stream,
+        Libc.SOCK_DGRAM => SocketType.Dgram,
+        Libc.SOCK_RAW => SocketType.Raw,
+        4 => SocketType.Rdm,
+        Libc.SOCK_SEQPACKET => SocketType.Seqpacket,
+        _ => SocketType.Unknown,
+    };
+
+    /// <summary>For a socket: whether it is listening (SO_ACCEPTCONN): ListenStream= and ListenSequentialPacket=
+    /// sockets are, datagram sockets and Accept=yes connections are not.</summary>
+    [SupportedOSPlatform("linux")]
+    public bool IsListening => GetInfo().Listening;
+
+    /// <summary>
+    /// Hands the descriptor over as a <see cref="SafeFileHandle"/> that owns it (closing the handle
+    /// closes the descriptor). Use it for FIFOs, files, devices, message queues, or to pass the
+    /// descriptor on (for example back to the fd store with <see cref="Notification.Files"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Already taken, or closed by <see cref="Dispose"/>.</exception>
+    public SafeFileHandle TakeHandle()
+    {
+        Take();
+        return new SafeFileHandle(new IntPtr(Fd), ownsHandle: true);
+    }
+
+    /// <summary>
+    /// Hands the descriptor over as a <see cref="Socket"/> (through the public
+    /// <see cref="Socket(SafeSocketHandle)"/> constructor): a listening TCP socket to Accept on, a UDP
+    /// or Unix datagram socket to receive from, an Accept=yes connection. Families .NET does not model
+    /// (netlink, vsock...) come back with <see cref="Socket.AddressFamily"/> Unknown rather than an exception.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not a socket, already taken, or closed.</exception>
+    [SupportedOSPlatform("linux")]
+    public Socket ToSocket()
+    {
+        if (Kind != FileKind.Socket)
+        {
+            throw new InvalidOperationException($"fd {Fd} '{Name}' is a {Kind}, not a socket.");
+        }
+
+        Take();
+        var handle = new SafeSocketHandle(new IntPtr(Fd), ownsHandle: true);
+        try
+        {
+            return new Socket(handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Hands the descriptor over as a <see cref="Stream"/>: a <see cref="NetworkStream"/> (owning its
+    /// socket) for a connected stream socket such as an Accept=yes connection; a <see cref="FileStream"/>
+    /// for a FIFO, regular file or character device, readable and writable as the descriptor was opened.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A listening or datagram socket, another kind, already taken, or closed.</exception>
+    [SupportedOSPlatform("linux")]
+    public Stream ToStream()
+    {
+        switch (Kind)
+        {
+            case FileKind.Socket when !IsListening && GetInfo().Type == Libc.SOCK_STREAM:
+                return new NetworkStream(ToSocket(), ownsSocket: true);
+            case FileKind.Fifo or FileKind.RegularFile or FileKind.CharacterDevice:
+                int flags = Libc.Fcntl(Fd, Libc.F_GETFL, 0);
+                FileAccess access = (flags & Libc.O_ACCMODE) switch
+                {
+                    Libc.O_RDONLY => FileAccess.Read,
+                    Libc.O_WRONLY => FileAccess.Write,
+                    _ => FileAccess.ReadWrite,
+                };
+                SafeFileHandle handle = TakeHandle();
+                try
+                {
+                    return new FileStream(handle, access, bufferSize: 0);
+                }
+                catch
+                {
+                    handle.Dispose();
+                    throw;
+                }
+
+            default:
+                throw new InvalidOperationException(
+                    $"fd {Fd} '{Name}' ({Describe()}) has no stream form; use ToSocket() or TakeHandle().");
+        }
+    }
+
+    /// <summary>Closes the descriptor unless it was taken; does nothing the second time.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.CompareExchange(ref _state, Closed, Owned) == Owned)
+        {
+            _ = Libc.Close(Fd);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"fd {Fd} '{Name}'";
+
+    private void Take()
+    {
+        int previous = Interlocked.CompareExchange(ref _state, Taken, Owned);
+        if (previous != Owned)
+        {
+            throw new InvalidOperationException(previous == Taken
+                ? $"fd {Fd} '{Name}' was already taken; it has one owner, which closes it."
+                : $"fd {Fd} '{Name}' was closed by Dispose().");
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private string Describe() => Kind == FileKind.Socket
+        ? $"{(IsListening ? "listening " : "")}{SocketType} socket of family {SocketDomain}"
+        : Kind.ToString();
+
+    private Info GetInfo()
+    {
+        // A class, so that a reader on another thread sees all of it or none (no torn struct).
+        return Volatile.Read(ref _info) ?? (_info = Examine(Fd));
+    }
+
+    internal static unsafe Info Examine(int fd)
+    {
+        if (Libc.FStatx(fd, Libc.STATX_TYPE, out Libc.Statx st) != 0)
+        {
+            return new Info(FileKind.Unknown, 0, 0, false);
+        }
+
+        switch (st.FileType)
+        {
+            case Libc.S_IFSOCK:
+                int domain = 0, type = 0, accepting = 0;
+                uint length = sizeof(int);
+                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, &domain, &length);
+                length = sizeof(int);
+                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, &type, &length);
+                length = sizeof(int);
+                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, &accepting, &length);
+                return new Info(FileKind.Socket, domain, type, accepting != 0);
+            case Libc.S_IFIFO:
+                return new Info(FileKind.Fifo, 0, 0, false);
+            case Libc.S_IFCHR:
+                return new Info(FileKind.CharacterDevice, 0, 0, false);
+            case Libc.S_IFBLK:
+                return new Info(FileKind.BlockDevice, 0, 0, false);
+            case Libc.S_IFDIR:
+                return new Info(FileKind.Directory, 0, 0, false);
+            case Libc.S_IFREG:
+                // mqueue inodes are regular files of the mqueue file system; mq_getattr tells them apart.
+                long* attributes = stackalloc long[16];
+                return new Info(Libc.MqGetAttr(fd, attributes) == 0 ? FileKind.MessageQueue : FileKind.RegularFile, 0, 0, false);
+            default:
+                return new Info(FileKind.Other, 0, 0, false);
+        }
+    }
+
+    internal sealed record Info(FileKind Kind, int Domain, int Type, bool Listening);
+}

@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using SdDaemon.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace SdDaemon.IntegrationTests.Activation;
+
+/// <summary>examples/ActivatedServer under the real systemd 252 manager: served connections and
+/// zero refused connections across <c>systemctl restart</c>.</summary>
+[Collection(SystemdCollection.Name)]
+public sealed class ActivatedServerTests(SystemdUserManager manager)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private static string[] Command(params string[] args) =>
+        [TestDaemon.DotnetPath, Path.Combine(AppContext.BaseDirectory, "ActivatedServer.dll"), .. args];
+
+    private sealed class Hammer
+    {
+        public int Served;
+        public int Refused;
+        public ConcurrentBag<string> Failures { get; } = [];
+        public ConcurrentDictionary<string, int> Greetings { get; } = new();
+    }
+
+    /// <summary>Connects in a loop, one connection after the other, until stopped; reads each greeting.</summary>
+    private static Task<Hammer> HammerAsync(int port, CancellationToken stop) => Task.Run(async () =>
+    {
+        var hammer = new Hammer();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                using var stream = new NetworkStream(client);
+                using var reader = new StreamReader(stream, Encoding.ASCII);
+                string line = await reader.ReadLineAsync().WaitAsync(Patience) ?? "(eof)";
+                if (line.StartsWith("hello from ActivatedServer ", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref hammer.Served);
+                    hammer.Greetings.AddOrUpdate(line, 1, (_, n) => n + 1);
+                }
+                else
+                {
+                    hammer.Failures.Add(line);
+                }
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                Interlocked.Increment(ref hammer.Refused);
+            }
+            catch (Exception e) when (e is IOException or SocketException or TimeoutException)
+            {
+                hammer.Failures.Add(e.GetType().Name + ": " + e.Message);
+            }
+        }
+
+        return hammer;
+    });
+
+    private void RestartTwiceWhileHammering(string service, int port, string expectedOrigin)
+    {
+        using var stop = new CancellationTokenSource();
+        Task<Hammer> running = HammerAsync(port, stop.Token);
+        Thread.Sleep(500);
+        for (int i = 0; i < 2; i++)
+        {
+            manager.Systemctl("restart", service).EnsureSuccess("systemctl restart");
+            Assert.Equal("active", manager.WaitForProperty(service, "ActiveState", "active", Patience));
+            Thread.Sleep(700);
+        }
+
+        stop.Cancel();
+        Hammer hammer = running.Result;
+        Assert.True(hammer.Refused == 0, $"{hammer.Refused} connections refused, {hammer.Served} served");
+        Assert.Empty(hammer.Failures);
+        Assert.True(hammer.Served >= 10, $"only {hammer.Served} served");
+        // Three instances (the first and two restarts) served, the restarted ones with the passed socket.
+        Assert.Equal(3, hammer.Greetings.Keys.Select(g => g.Split(' ')[3]).Distinct().Count());
+        Assert.Contains(hammer.Greetings.Keys, g => g.EndsWith($"({expectedOrigin})", StringComparison.Ordinal));
+    }
+
+    [SystemdFact]
+    public void Without_a_socket_unit_the_fd_store_keeps_the_listener_and_restarts_refuse_no_connection()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("srv-store");
+        int port = SocketActivateTests.FreePort();
+        try
+        {
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "FileDescriptorStoreMax=1",
+                    .. Command("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture))])
+                .EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            Assert.Equal("1", manager.WaitForProperty(unit, "NFileDescriptorStore", "1", Patience));
+            Assert.StartsWith($"serving on 127.0.0.1:{port} (bound)", manager.Property(unit, "StatusText"), StringComparison.Ordinal);
+
+            RestartTwiceWhileHammering(unit, port, "fd store");
+            Assert.Equal($"serving on 127.0.0.1:{port} (fd store)", manager.Property(unit, "StatusText"));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    [SystemdFact]
+    public void With_a_socket_unit_it_is_activated_by_a_connection_and_restarts_refuse_no_connection()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("srv-sock");
+        int port = SocketActivateTests.FreePort();
+        try
+        {
+            manager.SystemdRun(["--unit", unit,
+                    "--socket-property=ListenStream=127.0.0.1:" + port, "--socket-property=FileDescriptorName=web",
+                    "-p", "Type=notify", .. Command()])
+                .EnsureSuccess("systemd-run");
+            string first = RealManagerActivationTests.ConnectAndRead(port, Patience).Result;
+            Assert.Matches(@"^hello from ActivatedServer \d+ \(socket unit\)\n$", first);
+            Assert.Equal("active", manager.WaitForProperty(unit + ".service", "ActiveState", "active", Patience));
+
+            RestartTwiceWhileHammering(unit + ".service", port, "socket unit");
+        }
+        finally
+        {
+            manager.Cleanup(unit + ".socket");
+            manager.Cleanup(unit + ".service");
+        }
+    }
+}

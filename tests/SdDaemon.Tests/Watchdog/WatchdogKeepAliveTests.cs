@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using SdDaemon.Testing;
+using Xunit;
+
+namespace SdDaemon.Tests.Watchdog;
+
+/// <summary>Spec W-4: the keep-alive, against a NotifyReceiver standing in for the manager.</summary>
+public sealed class WatchdogKeepAliveTests : IDisposable
+{
+    private readonly NotifyReceiver _receiver = NotifyReceiver.Bind();
+    private readonly NotifyChannel _channel;
+
+    public WatchdogKeepAliveTests()
+    {
+        _channel = NotifyChannel.Create(_receiver.NotifySocket);
+    }
+
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _receiver.Dispose();
+    }
+
+    private List<(TimeSpan At, string Text)> Collect(TimeSpan duration)
+    {
+        var got = new List<(TimeSpan, string)>();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            NotifyMessage? m = _receiver.Receive(duration - clock.Elapsed);
+            if (m is not null)
+            {
+                got.Add((clock.Elapsed, m.Text));
+            }
+        }
+
+        return got;
+    }
+
+    [Fact]
+    public void W4_pings_at_once_and_then_every_half_timeout()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(400), channel: _channel);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), keeper.Interval);
+        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(1100));
+        Assert.All(pings, p => Assert.Equal("WATCHDOG=1", p.Text));
+        Assert.True(pings[0].At < TimeSpan.FromMilliseconds(150), $"first ping at {pings[0].At}");
+        // 1.1 s at 200 ms: pings at 0, 200, ..., 1000: 6 expected; allow scheduling jitter of one.
+        Assert.InRange(pings.Count, 5, 7);
+        for (int i = 1; i < pings.Count; i++)
+        {
+            TimeSpan gap = pings[i].At - pings[i - 1].At;
+            Assert.InRange(gap.TotalMilliseconds, 120, 300); // never as late as the 400 ms timeout
+        }
+    }
+
+    [Fact]
+    public void W4_pings_keep_coming_while_every_thread_pool_thread_is_blocked()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(300), channel: _channel);
+        // Not disposed: queued items that start after the test must still find it usable.
+        var release = new ManualResetEventSlim();
+        // Starve the pool: far more blocking work items than it will start in the time measured.
+        for (int i = 0; i < 200; i++)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_ => release.Wait(), null);
+        }
+
+        try
+        {
+            List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(900));
+            Assert.InRange(pings.Count, 5, 8); // 0, 150, ..., 750: 6
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
+    public void W4_no_ping_while_unhealthy_and_pings_again_when_healthy()
+    {
+        bool healthy = true;
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(200), () => Volatile.Read(ref healthy), _channel);
+        _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(2));
+        Volatile.Write(ref healthy, false);
+        Thread.Sleep(150); // let an in-flight ping land
+        while (_receiver.Receive(TimeSpan.Zero) is not null)
+        {
+        }
+
+        Assert.Empty(Collect(TimeSpan.FromMilliseconds(600)));
+        Assert.True(keeper.SkippedCount >= 3, $"skipped {keeper.SkippedCount}");
+        Volatile.Write(ref healthy, true);
+        _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public void W4_a_throwing_health_check_counts_as_unhealthy()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(200), () => throw new InvalidOperationException("wedged"), _channel);
+        Assert.Empty(Collect(TimeSpan.FromMilliseconds(500)));
+        Assert.True(keeper.SkippedCount >= 2);
+        Assert.Equal(0, keeper.PingCount);
+    }
+
+    [Fact]
+    public void W4_changing_the_timeout_sends_WATCHDOG_USEC_and_adjusts_the_interval()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), channel: _channel);
+        _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(2));
+        Assert.True(keeper.ChangeTimeout(TimeSpan.FromMilliseconds(200)).IsSent);
+        _receiver.WaitFor("WATCHDOG_USEC", "200000", TimeSpan.FromSeconds(2));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), keeper.Interval);
+        // With the old 5 s interval there would be no ping at all in this window.
+        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(650));
+        Assert.InRange(pings.Count(p => p.Text == "WATCHDOG=1"), 5, 8);
+
+        Assert.True(keeper.ChangeTimeout(TimeSpan.Zero).IsSent); // disables: no more pings
+        _receiver.WaitFor("WATCHDOG_USEC", "0", TimeSpan.FromSeconds(2));
+        Assert.Equal(Timeout.InfiniteTimeSpan, keeper.Interval);
+        Thread.Sleep(150);
+        while (_receiver.Receive(TimeSpan.Zero) is not null)
+        {
+        }
+
+        Assert.Empty(Collect(TimeSpan.FromMilliseconds(400)));
+    }
+
+    [Fact]
+    public void W4_trigger_sends_WATCHDOG_trigger()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(30), channel: _channel);
+        Assert.True(keeper.Trigger().IsSent);
+        _receiver.WaitFor("WATCHDOG", "trigger", TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public void W4_dispose_stops_the_thread_and_no_ping_follows()
+    {
+        WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(100), channel: _channel);
+        _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(2));
+        var clock = Stopwatch.StartNew();
+        keeper.Dispose();
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Dispose took {clock.Elapsed}");
+        while (_receiver.Receive(TimeSpan.Zero) is not null)
+        {
+        }
+
+        Assert.Empty(Collect(TimeSpan.FromMilliseconds(300)));
+        keeper.Dispose(); // twice is fine
+        Assert.Throws<ObjectDisposedException>(() => keeper.ChangeTimeout(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void W4_invalid_timeouts_are_argument_errors()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => SdDaemon.Watchdog.StartKeepAlive(TimeSpan.Zero, channel: _channel));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(-1), channel: _channel));
+    }
+}
