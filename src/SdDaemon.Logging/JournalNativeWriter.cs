@@ -33,6 +33,7 @@ public sealed class JournalNativeWriter : IDisposable
     private FileDescriptorHandle? _socket;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
+    private int _maxDatagramSize = int.MaxValue;
 
     private JournalNativeWriter(string socketPath)
     {
@@ -64,6 +65,22 @@ public sealed class JournalNativeWriter : IDisposable
             ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
             _sendTimeout = value;
+        }
+    }
+
+    /// <summary>
+    /// Entries longer than this many bytes go through a sealed memfd without trying a datagram first.
+    /// Default <see cref="int.MaxValue"/>: like libsystemd, try the datagram and fall back to a memfd
+    /// when the kernel refuses it (EMSGSIZE, ENOBUFS; the limit is the socket's send buffer, which the
+    /// writer raises towards 8 MiB, so it depends on <c>net.core.wmem_max</c>).
+    /// </summary>
+    public int MaxDatagramSize
+    {
+        get => _maxDatagramSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _maxDatagramSize = value;
         }
     }
 
@@ -105,7 +122,7 @@ public sealed class JournalNativeWriter : IDisposable
             try
             {
                 socket.DangerousAddRef(ref added);
-                errno = SendDatagram(socket.Fd, encodedEntry);
+                errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendDatagram(socket.Fd, encodedEntry);
                 if (errno is Errno.EMSGSIZE or Errno.ENOBUFS)
                 {
                     errno = SendThroughMemfd(socket.Fd, encodedEntry);

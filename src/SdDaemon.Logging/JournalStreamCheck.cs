@@ -43,9 +43,16 @@ public static class JournalStreamCheck
         }
 
         int colon = value.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0
-            && ulong.TryParse(value.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out device)
-            && ulong.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out inode);
+        if (colon > 0
+            && ulong.TryParse(value.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out ulong d)
+            && ulong.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out ulong i))
+        {
+            device = d;
+            inode = i;
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>True when <paramref name="journalStream"/> (a <c>JOURNAL_STREAM</c> value) names the
