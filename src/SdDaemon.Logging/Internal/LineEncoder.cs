@@ -60,6 +60,36 @@ internal static class LineEncoder
         int i = 0;
         while (i < line.Length)
         {
+            // The common case: a run of printable ASCII, copied in bulk (found with a vectorized search).
+            int run = line[i..].IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e);
+            if (run < 0)
+            {
+                run = line.Length - i;
+            }
+
+            while (run > 0)
+            {
+                int room = maxContent - (written - lineStart);
+                if (room <= 0)
+                {
+                    destination[written++] = (byte)'\n';
+                    StartChunk(destination, ref written, priority);
+                    lineStart = written;
+                    continue;
+                }
+
+                int n = Math.Min(run, room);
+                line.Slice(i, n).CopyTo(destination[written..]);
+                written += n;
+                i += n;
+                run -= n;
+            }
+
+            if (i >= line.Length)
+            {
+                break;
+            }
+
             byte b = line[i];
             int unitLength;
             int consumed;
