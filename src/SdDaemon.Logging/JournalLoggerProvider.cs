@@ -50,16 +50,25 @@ public sealed class JournalLoggerProvider : ILoggerProvider, ISupportExternalSco
         _changeSubscription = options.OnChange(changed => _settings = new Settings(changed, _stderrSink));
     }
 
-    /// <summary>A provider with fixed options and, for tests and tools, other destinations.</summary>
-    /// <param name="options">The options, read once.</param>
-    /// <param name="standardError">Replaces fd 2 (a pipe, a buffer); null for fd 2.</param>
-    /// <param name="native">Replaces <see cref="JournalNativeWriter.Default"/>; null for the default.</param>
-    public JournalLoggerProvider(JournalLoggerOptions options, Stream? standardError = null, JournalNativeWriter? native = null)
+    private JournalLoggerProvider(JournalLoggerOptions options, Stream? standardError, JournalNativeWriter? native)
     {
-        ArgumentNullException.ThrowIfNull(options);
         _stderrSink = standardError is null ? s_standardError : new StreamSink(standardError);
         _native = native ?? JournalNativeWriter.Default;
         _settings = new Settings(options, _stderrSink);
+    }
+
+    /// <summary>A provider with fixed options and, for tests and tools, other destinations (a static
+    /// factory rather than a constructor, so that dependency injection always picks the one above).</summary>
+    /// <param name="options">The options, read once.</param>
+    /// <param name="standardError">Replaces fd 2 (a pipe, a buffer): each message is one Write and a
+    /// Flush; null for fd 2.</param>
+    /// <param name="native">Replaces <see cref="JournalNativeWriter.Default"/>; null for the default.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="JournalLoggerOptions.LineMax"/> is below 16.</exception>
+    public static JournalLoggerProvider Create(JournalLoggerOptions options, Stream? standardError = null, JournalNativeWriter? native = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new JournalLoggerProvider(options, standardError, native);
     }
 
     /// <summary>Where this provider writes now (<see cref="JournalOutput.Auto"/> already decided).</summary>

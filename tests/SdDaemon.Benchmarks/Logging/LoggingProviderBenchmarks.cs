@@ -28,7 +28,7 @@ public class LoggingProviderBenchmarks
         Stream DevNull() => new FileStream("/dev/null", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
 
         _journalFactory = LoggerFactory.Create(b => b.AddProvider(
-            new JournalLoggerProvider(new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr }, DevNull())));
+            JournalLoggerProvider.Create(new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr }, DevNull())));
         _journal = _journalFactory.CreateLogger("Bench.Category");
 
         _savedOut = Console.Out;

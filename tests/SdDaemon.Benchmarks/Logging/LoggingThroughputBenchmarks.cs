@@ -31,7 +31,7 @@ public class LoggingThroughputBenchmarks
     {
         _journalSink = new CountingStream();
         _journalFactory = LoggerFactory.Create(b => b.AddProvider(
-            new JournalLoggerProvider(new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr }, _journalSink)));
+            JournalLoggerProvider.Create(new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr }, _journalSink)));
         _journal = _journalFactory.CreateLogger("Bench.Category");
 
         _savedOut = Console.Out;

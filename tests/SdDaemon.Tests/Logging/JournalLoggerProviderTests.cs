@@ -15,7 +15,7 @@ public sealed class JournalLoggerProviderTests
         var options = new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr };
         configure?.Invoke(options);
         var sink = new RecordingStream();
-        var provider = new JournalLoggerProvider(options, sink);
+        var provider = JournalLoggerProvider.Create(options, sink);
         var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(provider));
         return (factory, sink);
     }

@@ -152,7 +152,7 @@ public sealed class JournalNativeTests
     {
         using var receiver = new JournalReceiver();
         using var writer = JournalNativeWriter.Create(receiver.SocketPath);
-        var provider = new JournalLoggerProvider(
+        var provider = JournalLoggerProvider.Create(
             new JournalLoggerOptions { Output = JournalOutput.Native, IncludeScopes = true, SyslogIdentifier = "ident" },
             new RecordingStream(),
             writer);
@@ -203,7 +203,7 @@ public sealed class JournalNativeTests
     {
         using var receiver = new JournalReceiver();
         using var writer = JournalNativeWriter.Create(receiver.SocketPath);
-        var provider = new JournalLoggerProvider(new JournalLoggerOptions { Output = JournalOutput.Native, SyslogIdentifier = "i" }, new RecordingStream(), writer);
+        var provider = JournalLoggerProvider.Create(new JournalLoggerOptions { Output = JournalOutput.Native, SyslogIdentifier = "i" }, new RecordingStream(), writer);
         using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(provider));
         factory.CreateLogger("C").LogNotice("reloaded {When}", new DateTime(2024, 5, 6, 7, 8, 9, DateTimeKind.Utc));
         var fields = NativeEntry.ToDictionary(NativeEntry.Parse(receiver.Receive().Data));
@@ -218,7 +218,7 @@ public sealed class JournalNativeTests
     {
         using var writer = JournalNativeWriter.Create("/nonexistent-" + Guid.NewGuid().ToString("N") + "/socket");
         var sink = new RecordingStream();
-        var provider = new JournalLoggerProvider(new JournalLoggerOptions { Output = JournalOutput.Native }, sink, writer);
+        var provider = JournalLoggerProvider.Create(new JournalLoggerOptions { Output = JournalOutput.Native }, sink, writer);
         using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(provider));
         factory.CreateLogger("Cat").LogError("lost\njournald");
         Assert.Equal("<3>Cat: lost\n<3>journald\n", sink.Text);
