@@ -56,7 +56,10 @@ catch (InvalidOperationException e)
 
 using (logger.BeginScope(new Dictionary<string, object?> { ["RequestId"] = "r-9" }))
 {
-    logger.LogInformation(new EventId(12, "Ordered"), "order {OrderId} for {Customer} at {Price}", 43, "alice", 9.99m);
+    if (logger.IsEnabled(LogLevel.Information)) // boxing the arguments only when they are logged
+    {
+        logger.LogInformation(new EventId(12, "Ordered"), "order {OrderId} for {Customer} at {Price}", 43, "alice", 9.99m);
+    }
 }
 
 // Without Microsoft.Extensions.Logging: the <N> writer on fd 2, and a TextWriter for text-only code.

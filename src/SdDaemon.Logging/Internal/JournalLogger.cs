@@ -87,7 +87,7 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
                 provider.Scopes.ForEachScope(static (scope, buffer) =>
                 {
                     buffer.Write(" => "u8);
-                    buffer.WriteUtf8(scope is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : scope?.ToString());
+                    WriteScope(buffer, scope);
                 }, text);
             }
 
@@ -183,6 +183,40 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
         {
             ScratchBuffers.ReturnSecond(buffer);
         }
+    }
+
+    /// <summary>A scope as text: its own ToString (a formatted BeginScope template), or, for a plain
+    /// collection of key/value pairs (a dictionary) whose ToString is only its type name,
+    /// <c>Key=value</c> pairs separated by spaces.</summary>
+    private static void WriteScope(PooledBuffer buffer, object? scope)
+    {
+        if (scope is IFormattable formattable)
+        {
+            buffer.WriteUtf8(formattable.ToString(null, CultureInfo.InvariantCulture));
+            return;
+        }
+
+        string? text = scope?.ToString();
+        if (scope is IEnumerable<KeyValuePair<string, object?>> pairs && text == scope.GetType().ToString())
+        {
+            bool first = true;
+            foreach (KeyValuePair<string, object?> pair in pairs)
+            {
+                if (!first)
+                {
+                    buffer.WriteByte((byte)' ');
+                }
+
+                first = false;
+                buffer.WriteUtf8(pair.Key);
+                buffer.WriteByte((byte)'=');
+                buffer.WriteUtf8(pair.Value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : pair.Value?.ToString());
+            }
+
+            return;
+        }
+
+        buffer.WriteUtf8(text);
     }
 
     private static void AddProperty(JournalEntry entry, KeyValuePair<string, object?> pair, bool template)

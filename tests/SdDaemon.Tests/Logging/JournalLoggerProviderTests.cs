@@ -77,7 +77,12 @@ public sealed class JournalLoggerProviderTests
         }
 
         logger.LogWarning("outside");
-        Assert.Equal("<4>Cat => outer => request r-1: inside\n<4>Cat: outside\n", sink.Text);
+        using (logger.BeginScope(new Dictionary<string, object?> { ["RequestId"] = "r-2", ["Price"] = 1.5 }))
+        {
+            logger.LogWarning("pairs");
+        }
+
+        Assert.Equal("<4>Cat => outer => request r-1: inside\n<4>Cat: outside\n<4>Cat => RequestId=r-2 Price=1.5: pairs\n", sink.Text);
 
         var (plainFactory, plainSink) = Make();
         ILogger quiet = plainFactory.CreateLogger("Cat");
