@@ -31,7 +31,7 @@ namespace SdDaemon.Logging;
 [ProviderAlias("Journal")]
 public sealed class JournalLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
-    private static readonly RecordSink s_standardError = new FileDescriptorSink(2);
+    private static readonly RecordSink s_standardError = FileDescriptorSink.StandardError;
 
     private readonly RecordSink _stderrSink;
     private readonly JournalNativeWriter _native;

@@ -51,10 +51,10 @@ public sealed class StderrLogger
 
     /// <summary>The process's stderr (fd 2), written with write(2) directly (not through
     /// <see cref="Console.Error"/>), with <c>&lt;N&gt;</c> prefixes and the default LineMax.</summary>
-    public static StderrLogger Standard { get; } = new(new FileDescriptorSink(2), DefaultLineMax, prefix: true);
+    public static StderrLogger Standard { get; } = new(FileDescriptorSink.StandardError, DefaultLineMax, prefix: true);
 
     /// <summary>The process's stderr without prefixes: plain lines for a person at a terminal.</summary>
-    public static StderrLogger StandardPlain { get; } = new(new FileDescriptorSink(2), DefaultLineMax, prefix: false);
+    public static StderrLogger StandardPlain { get; } = new(FileDescriptorSink.StandardError, DefaultLineMax, prefix: false);
 
     /// <summary>The longest record this logger writes, prefix and newline included.</summary>
     public int LineMax { get; }

@@ -21,6 +21,9 @@ internal sealed class FileDescriptorSink(int fd) : RecordSink
 
     private readonly object _gate = new();
 
+    /// <summary>fd 2, shared by every logger of the process, so that they all serialize on one lock.</summary>
+    public static FileDescriptorSink StandardError { get; } = new(2);
+
     public int Fd { get; } = fd;
 
     public override unsafe void Write(ReadOnlySpan<byte> records)
