@@ -128,6 +128,19 @@ public sealed class StderrLogger
     /// </summary>
     public TextWriter Writer(SyslogPriority priority) => new PriorityTextWriter(this, priority);
 
+    /// <summary>
+    /// A write-only <see cref="Stream"/> for code that writes bytes (a child process's output copied
+    /// through, a library that logs to a Stream): every complete line becomes a record at
+    /// <paramref name="priority"/>; a partial line waits for its end, for <see cref="Stream.Flush"/> or
+    /// for <see cref="IDisposable.Dispose"/>. Bytes are passed through as they are (meant to be
+    /// UTF-8), control bytes escaped. Thread-safe.
+    /// </summary>
+    public Stream OpenStream(SyslogPriority priority)
+    {
+        _ = Digit(priority);
+        return new PriorityStream(this, priority);
+    }
+
     internal void WriteRecords(ReadOnlySpan<byte> records) => _sink.Write(records);
 
     internal int PriorityDigit(SyslogPriority priority) => Digit(priority);

@@ -99,6 +99,27 @@ public sealed class JournalNativeTests
     }
 
     [Fact]
+    public void After_journald_restarts_the_writer_reconnects_by_itself()
+    {
+        string path;
+        using var writer = CreateAndSendOnce(out path);
+        // The old receiver is gone (its socket file removed); a new one binds the same path.
+        using var second = new JournalReceiver(path);
+        Assert.Equal(JournalSendResult.Sent, writer.Send("MESSAGE=again\n"u8));
+        Assert.Equal("MESSAGE=again\n"u8.ToArray(), second.Receive().Data);
+    }
+
+    private static JournalNativeWriter CreateAndSendOnce(out string path)
+    {
+        path = Path.Combine(Path.GetTempPath(), "sdd-restart-" + Guid.NewGuid().ToString("N")[..12]);
+        using var bound = new JournalReceiver(path);
+        var writer = JournalNativeWriter.Create(path);
+        Assert.Equal(JournalSendResult.Sent, writer.Send("MESSAGE=once\n"u8));
+        Assert.Equal("MESSAGE=once\n"u8.ToArray(), bound.Receive().Data);
+        return writer;
+    }
+
+    [Fact]
     public void A_missing_journald_is_NotListening_not_an_error()
     {
         using var writer = JournalNativeWriter.Create("/nonexistent-" + Guid.NewGuid().ToString("N") + "/socket");

@@ -181,6 +181,26 @@ public sealed class StderrLoggerTests
     }
 
     [Fact]
+    public void The_Stream_emits_complete_lines_and_keeps_a_partial_one_until_flushed()
+    {
+        var (logger, sink) = Make();
+        using (Stream stream = logger.OpenStream(SyslogPriority.Crit))
+        {
+            stream.Write("par"u8);
+            Assert.Empty(sink.Writes);
+            stream.Write("tial\r\nne"u8);
+            Assert.Equal("<2>partial\n", sink.Text);
+            stream.Write("xt\x01\n"u8);
+            stream.Write("last"u8);
+            stream.Flush();
+            stream.Write("after flush"u8);
+        }
+
+        Assert.Equal("<2>partial\n<2>next\\x01\n<2>last\n<2>after flush\n", sink.Text);
+        Assert.Throws<ArgumentOutOfRangeException>(() => logger.OpenStream((SyslogPriority)9));
+    }
+
+    [Fact]
     public void Without_prefix_lines_are_plain()
     {
         var (logger, sink) = Make(prefix: false);

@@ -66,10 +66,11 @@ internal sealed unsafe class JournalReceiver : IDisposable
     private readonly Socket _socket;
     private readonly string _directory;
 
-    public JournalReceiver()
+    public JournalReceiver(string? socketPath = null)
     {
         _directory = Directory.CreateTempSubdirectory("sdd-journal-").FullName;
-        SocketPath = Path.Combine(_directory, "socket");
+        SocketPath = socketPath ?? Path.Combine(_directory, "socket");
+        File.Delete(SocketPath);
         _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         _socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
         _socket.ReceiveBufferSize = 4 * 1024 * 1024;
@@ -155,6 +156,7 @@ internal sealed unsafe class JournalReceiver : IDisposable
     public void Dispose()
     {
         _socket.Dispose();
+        File.Delete(SocketPath);
         Directory.Delete(_directory, recursive: true);
     }
 }
