@@ -127,6 +127,14 @@ public sealed class JournalEntry : IDisposable
         EndField(start + asciiName.Length + 1);
     }
 
+    internal void AddNumber(ReadOnlySpan<byte> asciiName, long value)
+    {
+        _buffer.Write(asciiName);
+        _buffer.WriteByte((byte)'=');
+        WriteFormattable(value);
+        _buffer.WriteByte((byte)'\n');
+    }
+
     internal void AddText(ReadOnlySpan<byte> asciiName, ReadOnlySpan<char> value)
     {
         int start = _buffer.Length;

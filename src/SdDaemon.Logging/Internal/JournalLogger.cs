@@ -127,7 +127,7 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
             entry.AddRaw("LOGGER_CATEGORY"u8, _category);
             if (eventId.Id != 0 || eventId.Name is not null)
             {
-                entry.AddObject("EVENT_ID"u8, eventId.Id);
+                entry.AddNumber("EVENT_ID"u8, eventId.Id);
                 if (eventId.Name is not null)
                 {
                     entry.AddText("EVENT_NAME"u8, eventId.Name);
