@@ -15,13 +15,19 @@
 //   serve-loop=NAME (as serve, for every connection, on a background thread)
 //   watchdog (start the keep-alive if WATCHDOG_USEC says so) | watchdog-unhealthy-after=MS
 //   watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
+//   journal=MODE:TAG (MODE auto|stderr|native: log every level, notice/alert/emerg, a multi-line
+//     message, an exception with an inner one and a structured message through AddJournal, with
+//     SyslogIdentifier TAG) | journal-big=TAG:BYTES (one native entry of BYTES bytes, through a memfd
+//     above 1 MiB) | journal-check (print whether stderr is the journal, and JOURNAL_STREAM)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using SdDaemon;
+using SdDaemon.Logging;
 
 if (!OperatingSystem.IsLinux())
 {
@@ -71,6 +77,9 @@ foreach (string step in args)
         "watchdog-trigger" => Watchdog.Trigger().ToString(),
         "starve" => Starve(),
         "crash-thread" => CrashThread(),
+        "journal" => Journal(arg),
+        "journal-big" => JournalBig(arg),
+        "journal-check" => $"{JournalStreamCheck.IsStandardErrorJournal} JOURNAL_STREAM={Environment.GetEnvironmentVariable("JOURNAL_STREAM")}",
         _ => throw new ArgumentException($"unknown step '{step}'"),
     };
     Console.WriteLine($"{verb}: {result}");
@@ -267,6 +276,67 @@ string Wait()
 {
     stop.Wait();
     return "SIGTERM " + Notification.Stopping.Send();
+}
+
+string Journal(string arg)
+{
+    int colon = arg.IndexOf(':', StringComparison.Ordinal);
+    string mode = arg[..colon];
+    string tag = arg[(colon + 1)..];
+    using (ILoggerFactory factory = LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(LogLevel.Trace)
+        .AddJournal(o =>
+        {
+            o.Output = mode switch
+            {
+                "stderr" => JournalOutput.PrefixedStderr,
+                "native" => JournalOutput.Native,
+                _ => JournalOutput.Auto,
+            };
+            o.SyslogIdentifier = tag;
+            o.IncludeScopes = mode != "stderr";
+        })))
+    {
+        ILogger logger = factory.CreateLogger("Demo");
+        logger.LogTrace("trace");
+        logger.LogDebug("debug");
+        logger.LogInformation("info");
+        logger.LogWarning("warning");
+        logger.LogError("error");
+        logger.LogCritical("critical");
+        logger.LogNotice("notice");
+        logger.LogAlert("alert");
+        logger.LogEmergency("emerg");
+        logger.LogWarning("multi line 1\nmulti line 2\nmulti line 3");
+        var error = new InvalidOperationException("outer", new ArgumentException("inner"));
+        logger.LogError(error, "failed");
+        using (logger.BeginScope(new Dictionary<string, object?> { ["RequestId"] = "r-9" }))
+        {
+#pragma warning disable CA1873 // a test of the message template's arguments
+            logger.LogInformation(new EventId(12, "Ordered"), "order {OrderId} for {Customer}", 42, "alice");
+#pragma warning restore CA1873
+        }
+    }
+
+    return "logged " + mode;
+}
+
+string JournalBig(string arg)
+{
+    int colon = arg.IndexOf(':', StringComparison.Ordinal);
+    string tag = arg[..colon];
+    int size = int.Parse(arg[(colon + 1)..], CultureInfo.InvariantCulture);
+    using var writer = JournalNativeWriter.Create(JournalNativeWriter.DefaultSocketPath);
+    writer.MaxDatagramSize = 1024 * 1024; // above 1 MiB: the sealed memfd (spec J-4)
+    using var entry = new JournalEntry();
+    var text = new System.Text.StringBuilder(size);
+    for (int i = 0; text.Length < size; i++)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"{i:D7}\n");
+    }
+
+    entry.Add("MESSAGE", text.ToString(0, size)).AddPriority(SyslogPriority.Info).Add("SYSLOG_IDENTIFIER", tag).Add("BIG_ENTRY", "yes");
+    return $"{writer.Send(entry).Outcome} {entry.Length}";
 }
 
 string Exit(int code)

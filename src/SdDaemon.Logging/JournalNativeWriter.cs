@@ -1,0 +1,355 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using System.Text;
+using SdDaemon.Interop;
+
+namespace SdDaemon.Logging;
+
+/// <summary>
+/// Sends structured entries to journald over its native protocol (spec J-3, J-4;
+/// <see href="https://www.freedesktop.org/software/systemd/man/systemd-journald.service.html">systemd-journald.service(8)</see>,
+/// <see href="https://www.freedesktop.org/software/systemd/man/sd_journal_print.html">sd_journal_sendv(3)</see>):
+/// one datagram per entry to <c>/run/systemd/journal/socket</c>; an entry too large for a datagram
+/// (EMSGSIZE, ENOBUFS) is written to a memfd that is sealed against any change and passed as the only
+/// content of an empty datagram, as libsystemd does, so entries of many megabytes arrive whole.
+/// </summary>
+/// <remarks>
+/// <para>One socket, created on first use (CLOEXEC), connected to journald and reused from every
+/// thread; when journald restarts the writer reconnects once by itself. libsystemd raises the send
+/// buffer to 8 MiB; so does this writer (best effort).</para>
+/// <para>A send never blocks for ever: when journald's queue stays full for <see cref="SendTimeout"/>
+/// the entry fails with EAGAIN. journald not running is <see cref="JournalSendOutcome.NotListening"/>,
+/// never an exception.</para>
+/// </remarks>
+public sealed class JournalNativeWriter : IDisposable
+{
+    /// <summary>Where journald listens for native entries.</summary>
+    public const string DefaultSocketPath = "/run/systemd/journal/socket";
+
+    private const int SendBufferSize = 8 * 1024 * 1024;
+
+    private readonly byte[] _address;
+    private readonly object _gate = new();
+    private FileDescriptorHandle? _socket;
+    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
+    private bool _disposed;
+    private int _maxDatagramSize = int.MaxValue;
+
+    private JournalNativeWriter(string socketPath)
+    {
+        SocketPath = socketPath;
+        byte[] path = Encoding.UTF8.GetBytes(socketPath);
+        if (path.Length == 0 || path.Length > 107)
+        {
+            throw new ArgumentException("A socket path has 1 to 107 bytes.", nameof(socketPath));
+        }
+
+        // struct sockaddr_un: sa_family_t (2 bytes) + the path with its NUL.
+        _address = new byte[2 + path.Length + 1];
+        BitConverter.TryWriteBytes(_address.AsSpan(0, 2), (ushort)Libc.AF_UNIX);
+        path.CopyTo(_address, 2);
+    }
+
+    /// <summary>The process-wide writer to journald's socket, <see cref="DefaultSocketPath"/>.</summary>
+    public static JournalNativeWriter Default { get; } = new(DefaultSocketPath);
+
+    /// <summary>The socket path entries are sent to.</summary>
+    public string SocketPath { get; }
+
+    /// <summary>How long a send waits for room when journald's queue is full. Default 2 seconds.</summary>
+    public TimeSpan SendTimeout
+    {
+        get => _sendTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
+            _sendTimeout = value;
+        }
+    }
+
+    /// <summary>
+    /// Entries longer than this many bytes go through a sealed memfd without trying a datagram first.
+    /// Default <see cref="int.MaxValue"/>: like libsystemd, try the datagram and fall back to a memfd
+    /// when the kernel refuses it (EMSGSIZE, ENOBUFS; the limit is the socket's send buffer, which the
+    /// writer raises towards 8 MiB, so it depends on <c>net.core.wmem_max</c>).
+    /// </summary>
+    public int MaxDatagramSize
+    {
+        get => _maxDatagramSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _maxDatagramSize = value;
+        }
+    }
+
+    /// <summary>A writer to another datagram socket (a journald in a container, a test receiver).</summary>
+    /// <exception cref="ArgumentException">The path is empty or longer than 107 bytes.</exception>
+    public static JournalNativeWriter Create(string socketPath)
+    {
+        ArgumentNullException.ThrowIfNull(socketPath);
+        return new JournalNativeWriter(socketPath);
+    }
+
+    /// <summary>Sends <paramref name="entry"/>. See the class remarks for the contract.</summary>
+    /// <exception cref="ObjectDisposedException">This writer was disposed.</exception>
+    public JournalSendResult Send(JournalEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Send(entry.Encoded);
+    }
+
+    /// <summary>Sends an already encoded entry (the native wire format, see <see cref="JournalEntry"/>).</summary>
+    /// <exception cref="ObjectDisposedException">This writer was disposed.</exception>
+    public JournalSendResult Send(ReadOnlySpan<byte> encodedEntry)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!OperatingSystem.IsLinux())
+        {
+            return JournalSendResult.NotListening;
+        }
+
+        for (int attempt = 0; ; attempt++)
+        {
+            FileDescriptorHandle? socket = GetSocket(out int errno);
+            if (socket is null)
+            {
+                return IsAbsent(errno) ? JournalSendResult.Absent(errno) : JournalSendResult.Failure(errno);
+            }
+
+            bool added = false;
+            try
+            {
+                socket.DangerousAddRef(ref added);
+                errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendDatagram(socket.Fd, encodedEntry);
+                if (errno is Errno.EMSGSIZE or Errno.ENOBUFS)
+                {
+                    errno = SendThroughMemfd(socket.Fd, encodedEntry);
+                }
+            }
+            catch (ObjectDisposedException) when (!added)
+            {
+                errno = Errno.ENOTCONN;
+            }
+            finally
+            {
+                if (added)
+                {
+                    socket.DangerousRelease();
+                }
+            }
+
+            if (errno == 0)
+            {
+                return JournalSendResult.Sent;
+            }
+
+            // journald restarted (its socket was re-created): connect again, once.
+            if (attempt == 0 && errno is Errno.ECONNREFUSED or Errno.ENOTCONN or Errno.ECONNRESET or Errno.EDESTADDRREQ or Errno.EPIPE)
+            {
+                Invalidate(socket);
+                continue;
+            }
+
+            if (IsAbsent(errno))
+            {
+                Invalidate(socket);
+                return JournalSendResult.Absent(errno);
+            }
+
+            return JournalSendResult.Failure(errno);
+        }
+    }
+
+    /// <summary>Closes the cached socket. Disposing <see cref="Default"/> is ignored.</summary>
+    public void Dispose()
+    {
+        if (ReferenceEquals(this, Default))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _disposed = true;
+            _socket?.Dispose();
+            _socket = null;
+        }
+    }
+
+    private static bool IsAbsent(int errno) => errno is Errno.ENOENT or Errno.ECONNREFUSED or Errno.ENOTCONN;
+
+    private unsafe int SendDatagram(int fd, ReadOnlySpan<byte> payload)
+    {
+        fixed (byte* bytes = payload)
+        {
+            Libc.IoVec iov = new() { Base = bytes, Length = (nuint)payload.Length };
+            Libc.MsgHdr message = default;
+            message.Iov = &iov;
+            message.IovLength = 1;
+            return SendMessage(fd, &message);
+        }
+    }
+
+    /// <summary>Spec J-4: the same bytes in a sealed memfd, passed alone in an empty datagram.</summary>
+    [SupportedOSPlatform("linux")]
+    private unsafe int SendThroughMemfd(int socketFd, ReadOnlySpan<byte> payload)
+    {
+        byte* name = stackalloc byte[] { (byte)'j', (byte)'o', (byte)'u', (byte)'r', (byte)'n', (byte)'a', (byte)'l', (byte)'-', (byte)'d', (byte)'a', (byte)'t', (byte)'a', 0 };
+        int memfd = Libc.MemfdCreate(name, Libc.MFD_ALLOW_SEALING | Libc.MFD_CLOEXEC);
+        if (memfd < 0)
+        {
+            return Libc.LastErrno;
+        }
+
+        try
+        {
+            fixed (byte* bytes = payload)
+            {
+                int offset = 0;
+                while (offset < payload.Length)
+                {
+                    nint n = Libc.Write(memfd, bytes + offset, (nuint)(payload.Length - offset));
+                    if (n < 0)
+                    {
+                        int errno = Libc.LastErrno;
+                        if (errno == Errno.EINTR)
+                        {
+                            continue;
+                        }
+
+                        return errno;
+                    }
+
+                    offset += (int)n;
+                }
+            }
+
+            // journald accepts only a memfd that can never change again: exactly these four seals.
+            if (Libc.Fcntl(memfd, Libc.F_ADD_SEALS, Libc.F_SEAL_SEAL | Libc.F_SEAL_SHRINK | Libc.F_SEAL_GROW | Libc.F_SEAL_WRITE) != 0)
+            {
+                return Libc.LastErrno;
+            }
+
+            int space = Libc.CMsgSpace(sizeof(int));
+            byte* control = stackalloc byte[space];
+            new Span<byte>(control, space).Clear();
+            var header = (Libc.CMsgHdr*)control;
+            header->Length = (nuint)Libc.CMsgLen(sizeof(int));
+            header->Level = Libc.SOL_SOCKET;
+            header->Type = Libc.SCM_RIGHTS;
+            *(int*)(control + Libc.CMsgAlign(sizeof(Libc.CMsgHdr))) = memfd;
+
+            Libc.MsgHdr message = default;
+            message.Control = control;
+            message.ControlLength = (nuint)space;
+            return SendMessage(socketFd, &message);
+        }
+        finally
+        {
+            _ = Libc.Close(memfd); // journald holds its own reference once the datagram is queued
+        }
+    }
+
+    /// <summary>sendmsg with EINTR retried and a full queue waited for, boundedly. 0 or the errno.</summary>
+    private unsafe int SendMessage(int fd, Libc.MsgHdr* message)
+    {
+        long deadline = 0;
+        while (true)
+        {
+            if (Libc.SendMsg(fd, message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT) >= 0)
+            {
+                return 0;
+            }
+
+            int errno = Libc.LastErrno;
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (errno != Errno.EAGAIN)
+            {
+                return errno;
+            }
+
+            if (deadline == 0)
+            {
+                deadline = Stopwatch.GetTimestamp() + (long)(_sendTimeout.TotalSeconds * Stopwatch.Frequency);
+            }
+
+            long left = deadline - Stopwatch.GetTimestamp();
+            if (left <= 0)
+            {
+                return Errno.EAGAIN;
+            }
+
+            // Connected: POLLOUT also reflects room in journald's receive queue.
+            Libc.PollFd poll = new() { Fd = fd, Events = Libc.POLLOUT };
+            _ = Libc.Poll(&poll, 1, (int)Math.Max(1, Math.Min(int.MaxValue, left * 1000 / Stopwatch.Frequency)));
+        }
+    }
+
+    private FileDescriptorHandle? GetSocket(out int errno)
+    {
+        errno = 0;
+        FileDescriptorHandle? socket = Volatile.Read(ref _socket);
+        if (socket is not null)
+        {
+            return socket;
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_socket is not null)
+            {
+                return _socket;
+            }
+
+            socket = Open(out errno);
+            Volatile.Write(ref _socket, socket);
+            return socket;
+        }
+    }
+
+    private void Invalidate(FileDescriptorHandle socket)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_socket, socket))
+            {
+                _socket = null;
+            }
+        }
+
+        socket.Dispose();
+    }
+
+    private unsafe FileDescriptorHandle? Open(out int errno)
+    {
+        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            errno = Libc.LastErrno;
+            return null;
+        }
+
+        var handle = new FileDescriptorHandle(fd);
+        int size = SendBufferSize;
+        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int)); // best effort, as libsystemd
+        fixed (byte* address = _address)
+        {
+            if (Libc.Connect(fd, address, (uint)_address.Length) != 0)
+            {
+                errno = Libc.LastErrno;
+                handle.Dispose();
+                return null;
+            }
+        }
+
+        errno = 0;
+        return handle;
+    }
+}
