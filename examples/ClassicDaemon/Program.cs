@@ -132,6 +132,7 @@ using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
     stopped.Set();
 });
 
+Console.WriteLine($"sending READY=1 at {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
 new Notification(NotifyState.Ready, NotifyState.Status("serving")).Send();
 Console.WriteLine("ready");
 if (!exitAfterReady)
