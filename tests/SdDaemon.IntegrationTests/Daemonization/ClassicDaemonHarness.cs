@@ -54,7 +54,9 @@ public static partial class ClassicDaemon
     {
         string command = workingDirectory is null ? shellCommand : $"cd {Quote(workingDirectory)} && {shellCommand}";
         ProcessResult result = ProcessRunner.Run("/usr/bin/script", ["-qec", command, "/dev/null"], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = null }, timeout ?? TimeSpan.FromSeconds(60));
-        return result with { Stdout = result.Stdout.Replace("\r\n", "\n", StringComparison.Ordinal) };
+        // The terminal gets the .NET console's keypad-mode sequences (ESC [?1h ESC =) too: drop escape sequences.
+        string text = TerminalEscape().Replace(result.Stdout, "").Replace("\r\n", "\n", StringComparison.Ordinal);
+        return result with { Stdout = text };
     }
 
     public static int ReadPidFile(string path)
@@ -78,7 +80,7 @@ public static partial class ClassicDaemon
         throw new KeyNotFoundException($"{key} not in /proc/{pid}/status");
     }
 
-    /// <summary>Fields of /proc/PID/stat after the command name: [0] is state (field 3), [4] session (6), [5] tty_nr (7).</summary>
+    /// <summary>Fields of /proc/PID/stat after the command name: [0] state (field 3), [1] ppid, [2] pgrp, [3] session (6), [4] tty_nr (7).</summary>
     public static string[] Stat(int pid)
     {
         string text = File.ReadAllText($"/proc/{pid}/stat");
@@ -151,6 +153,9 @@ public static partial class ClassicDaemon
         {
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\x1b(\\[[0-9;?]*[A-Za-z]|[=>])")]
+    private static partial System.Text.RegularExpressions.Regex TerminalEscape();
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static unsafe partial int WaitPid(int pid, int* status, int options);

@@ -60,11 +60,11 @@ public sealed class ClassicDaemonTests : IDisposable
         // Orphaned: re-parented to the nearest subreaper, which is this test host.
         Assert.Equal(Environment.ProcessId.ToString(CultureInfo.InvariantCulture), ClassicDaemon.Status(pid, "PPid"));
         string[] stat = ClassicDaemon.Stat(pid);
-        int session = int.Parse(stat[4], CultureInfo.InvariantCulture);
+        int session = int.Parse(stat[3], CultureInfo.InvariantCulture);
         Assert.NotEqual(pid, session);                  // not a session leader: can never acquire a terminal
-        Assert.Equal(session, int.Parse(stat[3], CultureInfo.InvariantCulture)); // in the leader's process group
+        Assert.Equal(session, int.Parse(stat[2], CultureInfo.InvariantCulture)); // in the leader's process group
         Assert.False(ClassicDaemon.IsAlive(session));   // the session leader exited
-        Assert.Equal("0", stat[5]);                     // tty_nr: no controlling terminal
+        Assert.Equal("0", stat[4]);                     // tty_nr: no controlling terminal
         Assert.Equal("/tmp", new DirectoryInfo($"/proc/{pid}/cwd").LinkTarget);
         Assert.Equal("0027", ClassicDaemon.Status(pid, "Umask"));
 
@@ -206,8 +206,9 @@ public sealed class ClassicDaemonTests : IDisposable
         ProcessResult launch = ClassicDaemon.RunInTerminal($"SDDAEMON_STAGE=2:3:0123456789abcdef0123456789abcdef: {ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {LogFile}")} 3</dev/null");
         Assert.True(launch.ExitCode == 0, launch.Stdout);
         int pid = ClassicDaemon.ReadPidFile(PidFile);
-        Assert.NotEqual(pid, int.Parse(ClassicDaemon.Stat(pid)[4], CultureInfo.InvariantCulture));
-        Assert.DoesNotContain("SDDAEMON_STAGE=", File.ReadAllText($"/proc/{pid}/environ"), StringComparison.Ordinal);
+        Assert.NotEqual(pid, int.Parse(ClassicDaemon.Stat(pid)[3], CultureInfo.InvariantCulture));
+        // Its marker came from its real session leader (/proc/PID/environ is the environment it was exec'ed with).
+        Assert.DoesNotContain("0123456789abcdef0123456789abcdef", File.ReadAllText($"/proc/{pid}/environ"), StringComparison.Ordinal);
         Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
     }
@@ -218,9 +219,11 @@ public sealed class ClassicDaemonTests : IDisposable
         ProcessResult launch = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {LogFile}"));
         Assert.True(launch.ExitCode == 0, launch.Stdout);
         int pid = ClassicDaemon.ReadPidFile(PidFile);
-        ProcessResult stop = ProcessRunner.Run("/usr/sbin/start-stop-daemon", ["--stop", "--pidfile", PidFile, "--retry", "TERM/10"]);
-        Assert.True(stop.ExitCode == 0, stop.Stdout + stop.Stderr);
+        // We are the daemon's subreaper: reap it while start-stop-daemon waits, or it would see a zombie that "refused to die".
+        Task<ProcessResult> stopping = Task.Run(() => ProcessRunner.Run("/usr/sbin/start-stop-daemon", ["--stop", "--pidfile", PidFile, "--retry", "TERM/10"]));
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
+        ProcessResult stop = stopping.Result;
+        Assert.True(stop.ExitCode == 0, stop.Stdout + stop.Stderr);
         Assert.False(File.Exists(PidFile));
         Assert.EndsWith("stopping\n", File.ReadAllText(LogFile), StringComparison.Ordinal);
         Assert.Equal(1, ProcessRunner.Run("/usr/sbin/start-stop-daemon", ["--stop", "--pidfile", PidFile]).ExitCode); // nothing to stop

@@ -42,7 +42,7 @@ public sealed class ForkingUnitTests(SystemdUserManager manager) : IDisposable
             Assert.Equal("running", manager.Property(unit, "SubState"));
             // The manager is a subreaper: the orphaned daemon is its child now; and it is not a session leader.
             Assert.Equal(manager.ManagerPid.ToString(CultureInfo.InvariantCulture), ClassicDaemon.Status(pid, "PPid"));
-            Assert.NotEqual(pid.ToString(CultureInfo.InvariantCulture), ClassicDaemon.Stat(pid)[4]);
+            Assert.NotEqual(pid.ToString(CultureInfo.InvariantCulture), ClassicDaemon.Stat(pid)[3]);
 
             manager.Systemctl("stop", unit).EnsureSuccess("systemctl stop");
             Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
