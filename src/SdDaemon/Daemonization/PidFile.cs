@@ -183,25 +183,27 @@ internal sealed class PidFile : IDisposable
                 return PidFileStatus.NotRunning($"cannot stat PID file '{path}'");
             }
 
-            if (written > 0 && HasOpen(written, identity) == true)
+            int self = System.Environment.ProcessId;
+            bool? writtenHolds = written > 0 ? HasOpen(written, identity, written == self ? fd : -1) : false;
+            if (writtenHolds == true)
             {
                 return PidFileStatus.RunningAt(written);
             }
 
-            // The pid in the file does not hold it (or cannot be checked): look for who does.
-            int self = System.Environment.ProcessId;
+            // The pid in the file does not hold it (or cannot be checked): look for who does. Our own
+            // query descriptor does not count.
             foreach (string entry in Directory.EnumerateDirectories("/proc"))
             {
                 if (int.TryParse(System.IO.Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-                    && pid != self && pid != written && HasOpen(pid, identity) == true)
+                    && pid != written && HasOpen(pid, identity, pid == self ? fd : -1) == true)
                 {
                     return PidFileStatus.RunningAt(pid);
                 }
             }
 
-            if (written > 0 && (Libc.Kill(written, 0) == 0 || Libc.LastErrno == Errno.EPERM))
+            if (writtenHolds is null && (Libc.Kill(written, 0) == 0 || Libc.LastErrno == Errno.EPERM))
             {
-                return PidFileStatus.RunningAt(written); // /proc/PID/fd not readable for us: trust the file
+                return PidFileStatus.RunningAt(written); // its /proc/PID/fd is not readable for us: trust the file
             }
 
             return PidFileStatus.NotRunning($"PID file '{path}' is locked, but no process holding it can be identified");
@@ -221,14 +223,15 @@ internal sealed class PidFile : IDisposable
     }
 
     /// <summary>Whether process <paramref name="pid"/> has the file open; null when we may not look.</summary>
-    internal static bool? HasOpen(int pid, FileIdentity identity)
+    internal static bool? HasOpen(int pid, FileIdentity identity, int ignoreFd = -1)
     {
+        string ignored = ignoreFd.ToString(CultureInfo.InvariantCulture);
         string directory = string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/fd");
         try
         {
             foreach (string link in Directory.EnumerateFileSystemEntries(directory))
             {
-                if (Libc.TryStat(-1, link, out FileIdentity open, out _) && open.SameFile(identity))
+                if (System.IO.Path.GetFileName(link) != ignored && Libc.TryStat(-1, link, out FileIdentity open, out _) && open.SameFile(identity))
                 {
                     return true;
                 }
