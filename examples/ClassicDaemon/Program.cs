@@ -15,6 +15,7 @@ var options = new DaemonOptions();
 bool daemonize = false;
 string? command = null;
 string? keepLock = null;
+string? captureFile = null;
 string? failBeforeReady = null;
 int crashBeforeReady = -1;
 int readyDelay = 0;
@@ -37,6 +38,7 @@ for (int i = 0; i < args.Length; i++)
         case "--sanitize-env": options.SanitizeEnvironment = true; break;
         case "--start-timeout": options.StartTimeout = TimeSpan.FromMilliseconds(int.Parse(Next(), CultureInfo.InvariantCulture)); break;
         case "--keep-lock": keepLock = Next(); break;
+        case "--capture": captureFile = Next(); options.Output = DaemonOutput.Capture; break;
         case "--fail-before-ready": failBeforeReady = Next(); break;
         case "--crash-before-ready": crashBeforeReady = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--ready-delay": readyDelay = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -89,6 +91,20 @@ if (daemonize)
     }
 
     context = Daemon.Start(options); // returns only in the daemon
+    if (context.CapturedOutput is { } captured && captureFile is not null)
+    {
+        // What the daemon writes to stdout/stderr, forwarded line by line (as a logger would).
+        // Opened after Start: relative to the daemon's working directory, as the user it runs as.
+        var sink = new StreamWriter(captureFile, append: true) { AutoFlush = true };
+        new Thread(() =>
+        {
+            using var reader = new StreamReader(captured);
+            while (reader.ReadLine() is { } line)
+            {
+                sink.WriteLine("captured: " + line);
+            }
+        }) { IsBackground = true }.Start();
+    }
 }
 
 Console.WriteLine($"started pid={Environment.ProcessId} stage={Daemon.Stage} kept={string.Join(',', context?.KeptFiles.Select(f => f.DangerousGetHandle()) ?? [])}");

@@ -367,6 +367,7 @@ public static class Daemon
         {
             if (options.RootDirectory is { } root)
             {
+                PreloadAssemblies();
                 fixed (byte* r = Libc.Utf8Z(root))
                 {
                     if (Libc.Chroot(r) != 0)
@@ -395,6 +396,46 @@ public static class Daemon
         }
 
         return context;
+    }
+
+    /// <summary>
+    /// Under the JIT, assemblies load lazily from the runtime's directory, which a chroot makes
+    /// unreachable: load everything the loaded assemblies reference, transitively, while it still
+    /// is. (NativeAOT has nothing to load.) Files the program opens later must be inside the root.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026:RequiresUnreferencedCode",
+        Justification = "Preloading only: a reference the trimmer removed is not needed at run time either, and NativeAOT loads nothing.")]
+    private static void PreloadAssemblies()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Queue<System.Reflection.Assembly>(AppDomain.CurrentDomain.GetAssemblies());
+        while (pending.TryDequeue(out System.Reflection.Assembly? assembly))
+        {
+            if (assembly.IsDynamic || !seen.Add(assembly.FullName ?? ""))
+            {
+                continue;
+            }
+
+            foreach (System.Reflection.AssemblyName name in assembly.GetReferencedAssemblies())
+            {
+                if (seen.Contains(name.FullName))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    pending.Enqueue(System.Reflection.Assembly.Load(name));
+                }
+                catch (IOException)
+                {
+                    // Not present (an optional dependency): nothing to preload.
+                }
+                catch (BadImageFormatException)
+                {
+                }
+            }
+        }
     }
 
     private static unsafe Stream? RedirectOutput(DaemonOutput output)

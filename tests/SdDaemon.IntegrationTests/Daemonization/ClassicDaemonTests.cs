@@ -213,6 +213,52 @@ public sealed class ClassicDaemonTests : IDisposable
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
     }
 
+    [PeerFact("/usr/bin/script")]
+    public void Captured_output_reaches_the_daemon_and_a_sanitized_environment_keeps_only_what_is_needed()
+    {
+        string captured = Path.Combine(_directory, "captured.log");
+        ProcessResult launch = ClassicDaemon.RunInTerminal($"SECRET_TOKEN=x LANG=C.UTF-8 {ClassicDaemon.Command($"--daemon --pidfile {PidFile} --capture {captured} --sanitize-env")}");
+        Assert.True(launch.ExitCode == 0, launch.Stdout);
+        int pid = ClassicDaemon.ReadPidFile(PidFile);
+        Dictionary<int, (string Target, int Flags)> fds = ClassicDaemon.Descriptors(pid);
+        Assert.StartsWith("pipe:[", fds[1].Target, StringComparison.Ordinal);
+        Assert.Equal(fds[1].Target, fds[2].Target);
+        var until = DateTime.UtcNow + Patience;
+        while (!(File.Exists(captured) && File.ReadAllText(captured).Contains("captured: ready\n", StringComparison.Ordinal)) && DateTime.UtcNow < until)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.Matches("^captured: started pid=[0-9]+ stage=Daemon kept=\ncaptured: sending READY=1 at [0-9]+\ncaptured: ready\n$", File.ReadAllText(captured));
+        string[] environment = File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(
+            ["LANG=C.UTF-8", "NOTIFY_SOCKET", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SDDAEMON_STAGE"],
+            environment.Where(e => !e.StartsWith("DOTNET_", StringComparison.Ordinal))
+                .Select(e => e.StartsWith("NOTIFY_SOCKET=@sddaemon/", StringComparison.Ordinal) ? "NOTIFY_SOCKET" : e.StartsWith("SDDAEMON_STAGE=2:", StringComparison.Ordinal) ? "SDDAEMON_STAGE" : e)
+                .Order(StringComparer.Ordinal));
+        Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
+        Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
+    }
+
+    [PeerFact("/usr/bin/script")]
+    public void Chroot_then_chdir_inside_it_then_privilege_drop()
+    {
+        string jail = Path.Combine(_directory, "jail");
+        Directory.CreateDirectory(Path.Combine(jail, "srv"));
+        ProcessResult launch = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {LogFile} --chroot {jail} --chdir /srv --user nobody"));
+        Assert.True(launch.ExitCode == 0, launch.Stdout);
+        int pid = ClassicDaemon.ReadPidFile(PidFile);
+        Assert.Equal(jail, new DirectoryInfo($"/proc/{pid}/root").LinkTarget);
+        Assert.Equal(Path.Combine(jail, "srv"), new DirectoryInfo($"/proc/{pid}/cwd").LinkTarget);
+        Assert.Equal("65534\t65534\t65534\t65534", ClassicDaemon.Status(pid, "Uid"));
+        // Still fully working inside the jail (the runtime's assemblies were preloaded): reload and stop.
+        ProcessRunner.Run(TestDaemon.DotnetPath, [ClassicDaemon.DllPath, "--reload", "--pidfile", PidFile]).EnsureSuccess("--reload");
+        Assert.True(WaitForLog("reloaded 1"), File.ReadAllText(LogFile));
+        Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
+        Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
+        Assert.EndsWith("reloaded 1\nstopping\n", File.ReadAllText(LogFile), StringComparison.Ordinal);
+    }
+
     [PeerFact("/usr/sbin/start-stop-daemon")]
     public void Start_stop_daemon_stops_it_through_the_pid_file()
     {
