@@ -18,6 +18,7 @@ string? keepLock = null;
 string? captureFile = null;
 string? failBeforeReady = null;
 int crashBeforeReady = -1;
+string? throwBeforeReady = null;
 int readyDelay = 0;
 int extendTimeout = 0;
 bool exitAfterReady = false;
@@ -40,6 +41,7 @@ for (int i = 0; i < args.Length; i++)
         case "--keep-lock": keepLock = Next(); break;
         case "--capture": captureFile = Next(); options.Output = DaemonOutput.Capture; break;
         case "--fail-before-ready": failBeforeReady = Next(); break;
+        case "--throw-before-ready": throwBeforeReady = Next(); break;
         case "--crash-before-ready": crashBeforeReady = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--ready-delay": readyDelay = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--extend-timeout": extendTimeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -122,6 +124,11 @@ if (failBeforeReady is not null)
 {
     new Notification(NotifyState.Errno(2), NotifyState.Status(failBeforeReady)).Send();
     return 3;
+}
+
+if (throwBeforeReady is not null)
+{
+    throw new InvalidOperationException(throwBeforeReady);
 }
 
 if (crashBeforeReady >= 0)

@@ -47,7 +47,7 @@ internal sealed unsafe class Privileges
 
             if (entry is null)
             {
-                throw new ArgumentException($"unknown user '{user}'", nameof(user));
+                throw new ArgumentException($"unknown user '{user}'");
             }
 
             uid = entry->Uid;
@@ -64,7 +64,7 @@ internal sealed unsafe class Privileges
 
             if (entry is null)
             {
-                throw new ArgumentException($"unknown group '{group}'", nameof(group));
+                throw new ArgumentException($"unknown group '{group}'");
             }
 
             gid = entry->Gid;

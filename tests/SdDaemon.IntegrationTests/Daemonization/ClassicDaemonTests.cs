@@ -138,6 +138,15 @@ public sealed class ClassicDaemonTests : IDisposable
         ProcessResult crash = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --crash-before-ready 5"));
         Assert.Equal(1, crash.ExitCode);
         Assert.Matches("^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1 \\[exit status 5\\]\n$", crash.Stdout);
+
+        ProcessResult thrown = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --throw-before-ready 'no database'"));
+        Assert.Equal(1, thrown.ExitCode);
+        Assert.Matches("^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: unhandled exception: InvalidOperationException: no database \\(errno 5: Input/output error\\)\n$", thrown.Stdout);
+
+        // Refused by the original itself, on the terminal, before anything is spawned.
+        ProcessResult unknown = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --user no-such-user-here"));
+        Assert.Equal((1, "ClassicDaemon: unknown user 'no-such-user-here'\n"), (unknown.ExitCode, unknown.Stdout));
+        Assert.False(File.Exists(PidFile));
     }
 
     [PeerFact("/usr/bin/script")]
