@@ -599,7 +599,10 @@ public static class Daemon
         bool leader = sid == System.Environment.ProcessId;
         if ((marker.Stage == DaemonStage.SessionLeader) != leader)
         {
-            return (DaemonStage.Original, null);
+            // A genuine marker (the token matched) in the wrong kind of process: never fall back to
+            // acting as the original, which would start yet another chain of stages.
+            _ = TrySend(new Notification(NotifyState.Status(OneLine($"stage {marker.Stage} check failed: session id {sid}, pid {System.Environment.ProcessId}")), NotifyState.Errno(Errno.EPROTO)));
+            System.Environment.Exit(FailureExitCode);
         }
 
         return (marker.Stage, marker);
