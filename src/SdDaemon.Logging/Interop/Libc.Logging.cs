@@ -2,12 +2,9 @@ using System.Runtime.InteropServices;
 
 namespace SdDaemon.Interop;
 
-/// <summary>The libc calls only the logging package needs: write(2), memfd_create(2), isatty(3) (statx is in the shared Libc.Stat.cs).</summary>
+/// <summary>The libc calls only the logging package needs: memfd_create(2), isatty(3) (statx is in the shared Libc.Stat.cs).</summary>
 internal static unsafe partial class Libc
 {
-    /// <summary>statx(2) mask: type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks.</summary>
-    public const uint STATX_BASIC_STATS = 0x7ff;
-
     public const uint MFD_CLOEXEC = 0x1;
     public const uint MFD_ALLOW_SEALING = 0x2;
 
@@ -17,9 +14,6 @@ internal static unsafe partial class Libc
     public const int F_SEAL_SHRINK = 0x2;
     public const int F_SEAL_GROW = 0x4;
     public const int F_SEAL_WRITE = 0x8;
-
-    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, byte* buffer, nuint count);
 
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true)]
     public static partial int MemfdCreate(byte* name, uint flags);

@@ -20,6 +20,7 @@ internal static unsafe partial class Libc
 
     public const uint STATX_TYPE = 0x1;
     public const uint STATX_INO = 0x100;
+    public const uint STATX_BASIC_STATS = 0x7ff;
 
     public const int S_IFMT = 0xF000;
     public const int S_IFSOCK = 0xC000;
@@ -58,7 +59,7 @@ internal static unsafe partial class Libc
     public static partial int StatxPath(int dirFd, string path, int flags, uint mask, Statx* result);
 
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true)]
-    private static partial int StatxRaw(int dirFd, byte* path, int flags, uint mask, Statx* result);
+    public static partial int StatxRaw(int dirFd, byte* path, int flags, uint mask, Statx* result);
 
     [LibraryImport(Lib, EntryPoint = "faccessat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int FAccessAt(int dirFd, string path, int mode, int flags);
@@ -70,7 +71,7 @@ internal static unsafe partial class Libc
     public static partial int FStatFs(int fd, void* buffer);
 
     [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall2(long number, long argument1, long argument2);
+    public static partial long Syscall2(long number, long argument1, long argument2);
 
     [LibraryImport(Lib, EntryPoint = "getpid")]
     public static partial int GetPid();

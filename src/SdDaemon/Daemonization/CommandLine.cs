@@ -1,0 +1,41 @@
+using System.Text;
+
+namespace SdDaemon.Daemonization;
+
+/// <summary>
+/// The exact command line this process was started with, from <c>/proc/self/cmdline</c>: argv[0]
+/// as given (<c>dotnet</c>, <c>./app</c>, <c>/opt/app/app</c>) and every argument byte for byte, so
+/// that re-executing <c>/proc/self/exe</c> with it (in the same working directory) runs the same
+/// program the same way, whether it is an apphost, <c>dotnet app.dll</c> or a single-file bundle.
+/// Environment.GetCommandLineArgs() cannot do this: under the dotnet host it reports the dll.
+/// </summary>
+internal static class CommandLine
+{
+    public const string SelfExecutable = "/proc/self/exe";
+
+    /// <summary>Splits the NUL-separated argv of /proc/PID/cmdline; arguments may be empty.</summary>
+    /// <exception cref="FormatException">Empty, or not NUL-terminated (a process that rewrote its argv area).</exception>
+    public static byte[][] Parse(ReadOnlySpan<byte> cmdline)
+    {
+        if (cmdline.IsEmpty || cmdline[^1] != 0)
+        {
+            throw new FormatException("/proc/self/cmdline is empty or not NUL-terminated; the command line cannot be reproduced.");
+        }
+
+        var arguments = new List<byte[]>();
+        while (!cmdline.IsEmpty)
+        {
+            int end = cmdline.IndexOf((byte)0);
+            arguments.Add(cmdline[..end].ToArray());
+            cmdline = cmdline[(end + 1)..];
+        }
+
+        return [.. arguments];
+    }
+
+    /// <summary>The current process's argv, byte for byte.</summary>
+    public static byte[][] Current() => Parse(File.ReadAllBytes("/proc/self/cmdline"));
+
+    /// <summary>For messages: the arguments as text.</summary>
+    public static string Describe(IEnumerable<byte[]> arguments) => string.Join(' ', arguments.Select(a => Encoding.UTF8.GetString(a)));
+}

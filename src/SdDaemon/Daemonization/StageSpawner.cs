@@ -1,0 +1,204 @@
+using System.Collections;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using SdDaemon.Interop;
+
+namespace SdDaemon.Daemonization;
+
+/// <summary>
+/// Starts the next stage: posix_spawn of /proc/self/exe with this process's exact argv (in the
+/// same working directory), the stage marker, stdio on /dev/null, every signal back to its default
+/// action and an empty signal mask (daemon(7) steps 2-3), a new session for the session leader
+/// (POSIX_SPAWN_SETSID, step 6), and no descriptor but 0-2, the kept ones and the marker pipe
+/// (step 1): descriptors without FD_CLOEXEC that this process inherited are closed in the child,
+/// the runtime's own are close-on-exec. The kept ones are dup2'ed onto themselves, which clears
+/// FD_CLOEXEC in the child only (glibc 2.29+), so nothing in this process changes.
+/// </summary>
+internal static unsafe class StageSpawner
+{
+    public static int Spawn(DaemonStage next, IReadOnlyList<int> keptFds, IReadOnlyDictionary<string, string> environment)
+    {
+        int* pipe = stackalloc int[2];
+        if (Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
+        {
+            throw new IOException($"pipe2 failed: errno {Libc.LastErrno}");
+        }
+
+        string token = StageMarker.NewToken();
+        byte[] tokenBytes = Encoding.ASCII.GetBytes(token);
+        fixed (byte* t = tokenBytes)
+        {
+            nint written = Libc.Write(pipe[1], t, (nuint)tokenBytes.Length);
+            Libc.CloseQuietly(pipe[1]);
+            if (written != tokenBytes.Length)
+            {
+                Libc.CloseQuietly(pipe[0]);
+                throw new IOException("cannot write the stage token");
+            }
+        }
+
+        var marker = new StageMarker(next, pipe[0], token, keptFds);
+        var childEnvironment = new Dictionary<string, string>(environment, StringComparer.Ordinal)
+        {
+            [StageMarker.Variable] = marker.Format(),
+        };
+
+        void* actions = NativeMemory.AllocZeroed(Libc.SpawnStructBytes);
+        void* attributes = NativeMemory.AllocZeroed(Libc.SpawnStructBytes);
+        void* allSignals = NativeMemory.AllocZeroed(128);
+        void* noSignals = NativeMemory.AllocZeroed(128);
+        var pinned = new List<GCHandle>();
+        try
+        {
+            Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init");
+            Check(Libc.SpawnAttrInit(attributes), "posix_spawnattr_init");
+            byte* devNull = Pin(pinned, Libc.Utf8Z("/dev/null"));
+            for (int fd = 0; fd <= 2; fd++)
+            {
+                Check(Libc.SpawnFileActionsAddOpen(actions, fd, devNull, Libc.O_RDWR | Libc.O_NOCTTY, 0), "addopen /dev/null");
+            }
+
+            var keep = new HashSet<int>(keptFds) { pipe[0] };
+            foreach (int fd in keep)
+            {
+                Check(Libc.SpawnFileActionsAddDup2(actions, fd, fd), "adddup2");
+            }
+
+            foreach (int fd in InheritedDescriptors())
+            {
+                if (!keep.Contains(fd))
+                {
+                    Check(Libc.SpawnFileActionsAddClose(actions, fd), "addclose");
+                }
+            }
+
+            short flags = Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK;
+            if (next == DaemonStage.SessionLeader)
+            {
+                flags |= Libc.POSIX_SPAWN_SETSID;
+            }
+
+            _ = Libc.SigFillSet(allSignals);
+            _ = Libc.SigEmptySet(noSignals);
+            Check(Libc.SpawnAttrSetFlags(attributes, flags), "posix_spawnattr_setflags");
+            Check(Libc.SpawnAttrSetSigDefault(attributes, allSignals), "posix_spawnattr_setsigdefault");
+            Check(Libc.SpawnAttrSetSigMask(attributes, noSignals), "posix_spawnattr_setsigmask");
+
+            byte[][] arguments = CommandLine.Current();
+            byte** argv = (byte**)NativeMemory.AllocZeroed((nuint)(arguments.Length + 1), (nuint)sizeof(byte*));
+            byte** envp = (byte**)NativeMemory.AllocZeroed((nuint)(childEnvironment.Count + 1), (nuint)sizeof(byte*));
+            try
+            {
+                for (int i = 0; i < arguments.Length; i++)
+                {
+                    byte[] z = new byte[arguments[i].Length + 1];
+                    arguments[i].CopyTo(z, 0);
+                    argv[i] = Pin(pinned, z);
+                }
+
+                int e = 0;
+                foreach ((string key, string value) in childEnvironment)
+                {
+                    envp[e++] = Pin(pinned, Libc.Utf8Z(key + "=" + value));
+                }
+
+                int pid;
+                byte* path = Pin(pinned, Libc.Utf8Z(CommandLine.SelfExecutable));
+                int error = Libc.PosixSpawn(&pid, path, actions, attributes, argv, envp);
+                if (error != 0)
+                {
+                    throw new IOException($"posix_spawn({CommandLine.SelfExecutable} {CommandLine.Describe(arguments)}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
+                }
+
+                return pid;
+            }
+            finally
+            {
+                NativeMemory.Free(argv);
+                NativeMemory.Free(envp);
+            }
+        }
+        finally
+        {
+            _ = Libc.SpawnFileActionsDestroy(actions);
+            _ = Libc.SpawnAttrDestroy(attributes);
+            NativeMemory.Free(actions);
+            NativeMemory.Free(attributes);
+            NativeMemory.Free(allSignals);
+            NativeMemory.Free(noSignals);
+            foreach (GCHandle handle in pinned)
+            {
+                handle.Free();
+            }
+
+            Libc.CloseQuietly(pipe[0]);
+        }
+    }
+
+    /// <summary>The process environment as a dictionary (what Process.Start children would get).</summary>
+    public static Dictionary<string, string> CurrentEnvironment()
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
+        {
+            result[(string)entry.Key] = (string?)entry.Value ?? "";
+        }
+
+        result.Remove(StageMarker.Variable);
+        return result;
+    }
+
+    /// <summary>daemon(7) step 4: PATH, the named variables, DOTNET_* and NOTIFY_SOCKET.</summary>
+    public static Dictionary<string, string> Sanitize(IReadOnlyDictionary<string, string> environment, IEnumerable<string> keep)
+    {
+        var kept = new HashSet<string>(keep, StringComparer.Ordinal) { EnvironmentVariables.NotifySocket };
+        var result = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        };
+        foreach ((string key, string value) in environment)
+        {
+            if (kept.Contains(key) || key.StartsWith("DOTNET_", StringComparison.Ordinal))
+            {
+                result[key] = value;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Descriptors above 2 without FD_CLOEXEC: inherited by this process, or opened without the flag.</summary>
+    internal static List<int> InheritedDescriptors()
+    {
+        var result = new List<int>();
+        foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int fd) && fd > 2)
+            {
+                int flags = Libc.Fcntl(fd, Libc.F_GETFD, 0);
+                if (flags >= 0 && (flags & Libc.FD_CLOEXEC) == 0)
+                {
+                    result.Add(fd);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static byte* Pin(List<GCHandle> pinned, byte[] bytes)
+    {
+        GCHandle handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+        pinned.Add(handle);
+        return (byte*)handle.AddrOfPinnedObject();
+    }
+
+    private static void Check(int error, string what)
+    {
+        if (error != 0)
+        {
+            throw new IOException($"{what} failed: errno {error}") { HResult = error };
+        }
+    }
+}

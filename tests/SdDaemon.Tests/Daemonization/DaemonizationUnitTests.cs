@@ -1,0 +1,306 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using SdDaemon.Daemonization;
+using Xunit;
+
+namespace SdDaemon.Tests.Daemonization;
+
+public sealed class DaemonOptionsTests
+{
+    [Fact]
+    public void Defaults_follow_daemon7()
+    {
+        var options = new DaemonOptions();
+        Assert.Null(options.PidFile);
+        Assert.Equal("/", options.WorkingDirectory);
+        Assert.Equal(UnixFileMode.None, options.Umask);
+        Assert.Same(DaemonOutput.Null, options.Output);
+        Assert.Equal(TimeSpan.FromSeconds(90), options.StartTimeout);
+        Assert.False(options.SanitizeEnvironment);
+        options.Validate();
+    }
+
+    [Theory]
+    [InlineData("pid", "")]
+    [InlineData("pid", "/run/")]
+    [InlineData("root", "relative/root")]
+    [InlineData("user", "")]
+    [InlineData("group", "")]
+    [InlineData("umask", "")]
+    [InlineData("workdir", "")]
+    [InlineData("workdir-in-root", "")]
+    [InlineData("env", "A=B")]
+    public void Invalid_options_are_rejected_before_anything_happens(string what, string value)
+    {
+        var options = new DaemonOptions();
+        switch (what)
+        {
+            case "pid": options.PidFile = value; break;
+            case "root": options.RootDirectory = value; break;
+            case "user": options.User = value; break;
+            case "group": options.Group = value; break;
+            case "umask": options.Umask = (UnixFileMode)0x1000; break;
+            case "workdir": options.WorkingDirectory = value; break;
+            case "workdir-in-root": options.RootDirectory = "/srv/jail"; options.WorkingDirectory = "data"; break;
+            case "env": options.KeepEnvironment.Add(value); break;
+        }
+
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Fact]
+    public void Keeping_stdio_or_a_closed_handle_is_rejected()
+    {
+        var options = new DaemonOptions();
+        options.KeepFiles.Add(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false));
+        Assert.Throws<ArgumentException>(options.Validate);
+
+        options.KeepFiles.Clear();
+        var closed = File.OpenHandle(Path.GetTempFileName(), FileMode.Open);
+        closed.Dispose();
+        options.KeepFiles.Add(closed);
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Fact]
+    public void StartTimeout_must_be_positive_or_infinite()
+    {
+        var options = new DaemonOptions();
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.StartTimeout = TimeSpan.Zero);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.StartTimeout = TimeSpan.FromSeconds(-1));
+        options.StartTimeout = Timeout.InfiniteTimeSpan;
+        Assert.Equal(Timeout.InfiniteTimeSpan, options.StartTimeout);
+    }
+
+    [Fact]
+    public void Output_kinds()
+    {
+        Assert.Equal(DaemonOutputKind.Null, DaemonOutput.Null.Kind);
+        Assert.Equal(DaemonOutputKind.Capture, DaemonOutput.Capture.Kind);
+        DaemonOutput log = DaemonOutput.AppendToFile("/var/log/x.log");
+        Assert.Equal((DaemonOutputKind.AppendToFile, "/var/log/x.log", (UnixFileMode)0x1A0), (log.Kind, log.Path, log.Mode)); // 0640
+        Assert.Throws<ArgumentException>(() => DaemonOutput.AppendToFile(""));
+        Assert.Equal("append:/var/log/x.log", log.ToString());
+    }
+}
+
+public sealed class StageMarkerTests
+{
+    [Fact]
+    public void Round_trips()
+    {
+        var marker = new StageMarker(DaemonStage.Daemon, 7, StageMarker.NewToken(), [3, 12]);
+        StageMarker? parsed = StageMarker.Parse(marker.Format());
+        Assert.NotNull(parsed);
+        Assert.Equal((marker.Stage, marker.Fd, marker.Token), (parsed.Stage, parsed.Fd, parsed.Token));
+        Assert.Equal([3, 12], parsed.KeptFds);
+        Assert.Matches("^2:7:[0-9a-f]{32}:3,12$", marker.Format());
+    }
+
+    [Fact]
+    public void Tokens_are_random()
+    {
+        Assert.NotEqual(StageMarker.NewToken(), StageMarker.NewToken());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("daemon")]
+    [InlineData("2")]
+    [InlineData("0:5:0123456789abcdef0123456789abcdef:")]    // stage 0 is never a marker
+    [InlineData("3:5:0123456789abcdef0123456789abcdef:")]
+    [InlineData("2:2:0123456789abcdef0123456789abcdef:")]    // stdio is not a marker pipe
+    [InlineData("2:-5:0123456789abcdef0123456789abcdef:")]
+    [InlineData("2:5:0123456789ABCDEF0123456789ABCDEF:")]    // upper case
+    [InlineData("2:5:0123456789abcdef:")]                    // short
+    [InlineData("2:5:0123456789abcdef0123456789abcdef:5")]   // kept = marker
+    [InlineData("2:5:0123456789abcdef0123456789abcdef:7,7")]
+    [InlineData("2:5:0123456789abcdef0123456789abcdef:1")]
+    [InlineData("2:5:0123456789abcdef0123456789abcdef:x")]
+    [InlineData("2:5:0123456789abcdef0123456789abcdef:3:4")]
+    [InlineData(" 2:5:0123456789abcdef0123456789abcdef:")]
+    public void Malformed_markers_are_ignored(string? text)
+    {
+        Assert.Null(StageMarker.Parse(text));
+    }
+
+    [Fact]
+    public void Without_a_marker_this_process_is_the_original()
+    {
+        Assert.Equal(DaemonStage.Original, Daemon.Stage);
+    }
+}
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void Splits_argv_byte_for_byte_keeping_empty_and_non_ascii_arguments()
+    {
+        byte[] cmdline = Encoding.UTF8.GetBytes("dotnet\0./app.dll\0\0--name=é ü\0");
+        byte[][] argv = CommandLine.Parse(cmdline);
+        Assert.Equal(["dotnet", "./app.dll", "", "--name=é ü"], argv.Select(a => Encoding.UTF8.GetString(a)));
+    }
+
+    [Fact]
+    public void A_command_line_without_its_final_NUL_cannot_be_reproduced()
+    {
+        Assert.Throws<FormatException>(() => CommandLine.Parse("app\0--x"u8));
+        Assert.Throws<FormatException>(() => CommandLine.Parse(ReadOnlySpan<byte>.Empty));
+    }
+
+    [Fact]
+    public void The_current_command_line_starts_with_the_real_argv0()
+    {
+        byte[][] argv = CommandLine.Current();
+        Assert.NotEmpty(argv);
+        Assert.Equal(File.ReadAllBytes("/proc/self/cmdline"), argv.SelectMany(a => a.Append((byte)0)).ToArray());
+    }
+}
+
+public sealed class SpawnEnvironmentTests
+{
+    [Fact]
+    public void Sanitizing_keeps_PATH_the_named_variables_DOTNET_and_NOTIFY_SOCKET_only()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["PATH"] = "/home/me/bin",
+            ["HOME"] = "/home/me",
+            ["LANG"] = "C.UTF-8",
+            ["DOTNET_ROOT"] = "/opt/dotnet",
+            ["NOTIFY_SOCKET"] = "@private",
+            ["SECRET_TOKEN"] = "x",
+        };
+        Dictionary<string, string> sanitized = StageSpawner.Sanitize(environment, ["LANG"]);
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                ["LANG"] = "C.UTF-8",
+                ["DOTNET_ROOT"] = "/opt/dotnet",
+                ["NOTIFY_SOCKET"] = "@private",
+            },
+            sanitized);
+    }
+
+    [Fact]
+    public void The_stage_marker_is_never_inherited_from_the_current_environment()
+    {
+        Environment.SetEnvironmentVariable(StageMarker.Variable, "2:5:0123456789abcdef0123456789abcdef:");
+        try
+        {
+            Assert.False(StageSpawner.CurrentEnvironment().ContainsKey(StageMarker.Variable));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(StageMarker.Variable, null);
+        }
+    }
+
+    [Fact]
+    public void Notify_lines_are_split_and_read_as_the_manager_does()
+    {
+        IReadOnlyList<string> lines = ReadinessSocket.Split("READY=1\r\nSTATUS=a\n\nSTATUS=b\0");
+        Assert.Equal(["READY=1", "STATUS=a", "STATUS=b"], lines);
+        Assert.Equal("a", ReadinessSocket.Get(lines, "STATUS"));
+        Assert.Null(ReadinessSocket.Get(lines, "STATU"));
+    }
+
+    [Theory]
+    [InlineData(PosixSignal.SIGTERM, 15)]
+    [InlineData(PosixSignal.SIGHUP, 1)]
+    [InlineData(PosixSignal.SIGINT, 2)]
+    [InlineData((PosixSignal)10, 10)]
+    public void Signals_map_to_Linux_numbers(PosixSignal signal, int number)
+    {
+        Assert.Equal(number, DaemonControl.ToNumber(signal));
+    }
+}
+
+public sealed class PidFileTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("sdd-pidfile-").FullName;
+
+    private string PathName => Path.Combine(_directory, "d.pid");
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Theory]
+    [InlineData("123\n", 123)]
+    [InlineData("123", 123)]
+    [InlineData("", 0)]
+    [InlineData("0\n", 0)]
+    [InlineData("-5\n", 0)]
+    [InlineData(" 12\n", 0)]
+    [InlineData("12x\n", 0)]
+    [InlineData("99999999999\n", 0)]
+    public void Parses_only_a_plain_decimal_pid(string text, int pid)
+    {
+        Assert.Equal(pid, PidFile.ParsePid(text));
+    }
+
+    [Fact]
+    public void Acquire_writes_the_pid_with_mode_0644_locks_it_and_removes_it_on_dispose()
+    {
+        using (PidFile file = PidFile.Acquire(PathName, Environment.ProcessId))
+        {
+            Assert.Equal($"{Environment.ProcessId}\n", File.ReadAllText(PathName));
+            Assert.Equal((UnixFileMode)0x1A4, File.GetUnixFileMode(PathName));
+            Assert.Equal(Interop.Libc.FD_CLOEXEC, Interop.Libc.Fcntl(file.Fd, Interop.Libc.F_GETFD, 0) & Interop.Libc.FD_CLOEXEC);
+
+            // OFD locks conflict between open file descriptions even in one process: a second acquire fails, naming us.
+            DaemonAlreadyRunningException e = Assert.Throws<DaemonAlreadyRunningException>(() => PidFile.Acquire(PathName, 1));
+            Assert.Equal(Environment.ProcessId, e.Pid);
+            Assert.Equal($"already running as pid {Environment.ProcessId} (PID file '{PathName}' is locked)", e.Message);
+
+            PidFileStatus status = PidFile.Inspect(PathName);
+            Assert.Equal((true, Environment.ProcessId), (status.Running, status.Pid));
+            Assert.True(DaemonControl.TryFindRunning(PathName, out int pid, out _));
+            Assert.Equal(Environment.ProcessId, pid);
+        }
+
+        Assert.False(File.Exists(PathName));
+        Assert.Equal($"not running: PID file '{PathName}' does not exist",
+            Assert.Throws<DaemonNotRunningException>(() => DaemonControl.FindRunning(PathName)).Message);
+    }
+
+    [Fact]
+    public void A_stale_file_is_reported_and_taken_over()
+    {
+        File.WriteAllText(PathName, "4194303\n");
+        PidFileStatus status = PidFile.Inspect(PathName);
+        Assert.False(status.Running);
+        Assert.Equal($"PID file '{PathName}' is stale: no process holds its lock (it names pid 4194303)", status.Message);
+
+        using PidFile file = PidFile.Acquire(PathName, 4242);
+        Assert.Equal("4242\n", File.ReadAllText(PathName));
+    }
+
+    [Fact]
+    public void A_symbolic_link_is_refused()
+    {
+        string target = Path.Combine(_directory, "target");
+        File.WriteAllText(target, "");
+        File.CreateSymbolicLink(PathName, target);
+        IOException e = Assert.Throws<IOException>(() => PidFile.Acquire(PathName, 1));
+        Assert.Contains("is a symbolic link", e.Message, StringComparison.Ordinal);
+        Assert.Equal("", File.ReadAllText(target));
+    }
+
+    [Fact]
+    public void A_directory_is_refused()
+    {
+        Directory.CreateDirectory(PathName);
+        Assert.Throws<IOException>(() => PidFile.Acquire(PathName, 1));
+    }
+
+    [Fact]
+    public void The_holder_is_found_by_its_open_descriptor_when_the_file_names_another_pid()
+    {
+        using PidFile file = PidFile.Acquire(PathName, Environment.ProcessId);
+        File.WriteAllText(PathName, "1\n"); // pid 1 runs but does not have the file open; this process holds the lock
+        PidFileStatus status = PidFile.Inspect(PathName);
+        Assert.Equal((true, Environment.ProcessId), (status.Running, status.Pid));
+    }
+}
