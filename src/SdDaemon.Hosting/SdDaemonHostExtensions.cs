@@ -1,6 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SdDaemon.Hosting;
+using SdDaemon.Logging;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -10,8 +13,10 @@ public static class SdDaemonHostExtensions
     /// <summary>
     /// Under a service manager (NOTIFY_SOCKET set), replaces the console lifetime with one that
     /// notifies READY=1, STOPPING=1 and STATUS=, extends slow start and stop timeouts, reloads on
-    /// SIGHUP (Type=notify-reload) and stops on SIGTERM. Registers <see cref="ISystemdNotifier"/>
-    /// in any case; outside a manager nothing else changes.
+    /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
+    /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal.
+    /// Registers <see cref="ISystemdNotifier"/> and <see cref="ISystemdSockets"/> in any case; outside a
+    /// manager nothing else changes.
     /// </summary>
     public static IHostBuilder UseSdDaemon(this IHostBuilder builder, Action<SdDaemonHostOptions>? configure = null)
     {
@@ -23,18 +28,44 @@ public static class SdDaemonHostExtensions
     public static IServiceCollection AddSdDaemon(this IServiceCollection services, Action<SdDaemonHostOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<SdDaemonHostOptions>();
+        OptionsBuilder<SdDaemonHostOptions> options = services.AddOptions<SdDaemonHostOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        bool underManager = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(SdDaemon.EnvironmentVariables.NotifySocket) is not null;
-        services.TryAddSingleton<ISystemdNotifier>(sp =>
-            new SystemdNotifier(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
-        if (underManager && OperatingSystem.IsLinux())
+        // Decisions about what to register are made now, from the same delegate.
+        var now = new SdDaemonHostOptions();
+        configure?.Invoke(now);
+
+        services.TryAddSingleton(sp => new SystemdNotifier(sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
+        services.TryAddSingleton<ISystemdNotifier>(sp => sp.GetRequiredService<SystemdNotifier>());
+        services.TryAddSingleton<ISystemdSockets, SystemdSockets>();
+
+        if (!OperatingSystem.IsLinux())
+        {
+            return services;
+        }
+
+        if (Environment.GetEnvironmentVariable(SdDaemon.EnvironmentVariables.NotifySocket) is not null)
         {
             services.AddSingleton<IHostLifetime, SdDaemonLifetime>();
+            services.AddHostedService<HealthWatchdogService>();
+        }
+
+        if (now.UseJournalLogging && JournalStreamCheck.IsStandardErrorJournal)
+        {
+            // The console provider would write unprefixed lines to the same stream.
+            for (int i = services.Count - 1; i >= 0; i--)
+            {
+                if (services[i].ServiceType == typeof(ILoggerProvider)
+                    && services[i].ImplementationType?.FullName == "Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider")
+                {
+                    services.RemoveAt(i);
+                }
+            }
+
+            services.AddLogging(logging => logging.AddJournal());
         }
 
         return services;

@@ -39,4 +39,11 @@ public sealed class SdDaemonHostOptions
     /// Default true.
     /// </summary>
     public bool HideNotifySocketFromChildren { get; set; } = true;
+
+    /// <summary>
+    /// When stderr is the journal (JOURNAL_STREAM matches fd 2), log through SdDaemon.Logging's
+    /// journal provider (native entries with structured fields) instead of the console provider.
+    /// Default true.
+    /// </summary>
+    public bool UseJournalLogging { get; set; } = true;
 }

@@ -30,6 +30,9 @@ internal sealed class SystemdNotifier : ISystemdNotifier, IDisposable
 
     public bool IsUnderManager => _channel is not null;
 
+    /// <summary>The channel to the address captured at start-up, for the watchdog keep-alive.</summary>
+    internal NotifyChannel? Channel => _channel;
+
     [SupportedOSPlatform("linux")]
     public NotifyResult Notify(Notification notification) =>
         _channel?.Send(notification) ?? NotifyResult.NotListening;

@@ -32,7 +32,8 @@ public sealed class ListenFdsResult : IReadOnlyList<ListenFd>, IDisposable
         _detail = detail;
     }
 
-    internal static ListenFdsResult NotActivated { get; } = new(ActivationOutcome.NotActivated, 0, null);
+    /// <summary>The result of a process that was not socket-activated: no descriptors (also what non-Linux platforms get).</summary>
+    public static ListenFdsResult NotActivated { get; } = new(ActivationOutcome.NotActivated, 0, null);
 
     internal static ListenFdsResult Failure(int errno, string detail) => new(ActivationOutcome.Failed, errno, detail);
 

@@ -1,0 +1,69 @@
+// A Kestrel minimal-API app that is a first-class systemd service through SdDaemon.Hosting:
+// READY=1 once Kestrel listens, STATUS= from a request counter, STOPPING=1 and exit 0 on SIGTERM,
+// reload on SIGHUP, the watchdog driven by a health check, and its listening socket either passed
+// by webapp.socket (FileDescriptorName=web) or bound on first start and kept in the fd store, so
+// `systemctl restart` refuses no connection.
+//   GET /            "hello from <pid>"        GET /sick   the health check turns Unhealthy
+// Usage: WebApp [--port N] (default 8080; ignored when a socket is passed)
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SdDaemon.Hosting;
+
+int port = args.Length == 2 && args[0] == "--port" ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8080;
+
+WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+builder.Services.AddSdDaemon(options => options.ReadyStatus = "serving");
+var health = new AppHealth();
+builder.Services.AddSingleton(health);
+builder.Services.AddHealthChecks().AddCheck("app", () => health.Sick ? HealthCheckResult.Unhealthy("asked to be sick") : HealthCheckResult.Healthy());
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    if (!OperatingSystem.IsLinux())
+    {
+        kestrel.ListenLocalhost(port);
+        return;
+    }
+
+    ISystemdSockets sockets = kestrel.ApplicationServices.GetRequiredService<ISystemdSockets>();
+    Socket listener = sockets.GetOrBind("web", () =>
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        socket.Listen(512);
+        return socket;
+    });
+
+    // Kestrel takes the descriptor over and closes it at shutdown; our Socket object must not.
+    ulong handle = (ulong)listener.SafeHandle.DangerousGetHandle();
+    listener.SafeHandle.SetHandleAsInvalid();
+    kestrel.ListenHandle(handle);
+});
+
+WebApplication app = builder.Build();
+long served = 0;
+ISystemdNotifier notifier = app.Services.GetRequiredService<ISystemdNotifier>();
+app.MapGet("/", () =>
+{
+    long n = Interlocked.Increment(ref served);
+    if (OperatingSystem.IsLinux() && n % 100 == 0)
+    {
+        notifier.SetStatus($"serving: {n} requests");
+    }
+
+    return $"hello from {Environment.ProcessId}\n";
+});
+app.MapGet("/sick", () =>
+{
+    health.Sick = true;
+    return "sick\n";
+});
+app.MapHealthChecks("/health");
+app.Run();
+return 0;
+
+internal sealed class AppHealth
+{
+    public volatile bool Sick;
+}

@@ -1,0 +1,55 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+
+namespace SdDaemon.Hosting;
+
+internal sealed class SystemdSockets : ISystemdSockets, IDisposable
+{
+    private readonly SystemdNotifier _notifier;
+    private readonly object _gate = new();
+
+    public SystemdSockets(SystemdNotifier notifier)
+    {
+        _notifier = notifier;
+        Passed = OperatingSystem.IsLinux()
+            ? ListenFds.Get(unsetEnvironment: true)
+            : ListenFdsResult.NotActivated;
+    }
+
+    public ListenFdsResult Passed { get; }
+
+    [SupportedOSPlatform("linux")]
+    public Socket? TakeSocket(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        lock (_gate)
+        {
+            foreach (ListenFd fd in Passed.WithName(name))
+            {
+                if (!fd.IsTaken)
+                {
+                    return fd.ToSocket();
+                }
+            }
+
+            return null;
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    public Socket GetOrBind(string name, Func<Socket> bind)
+    {
+        ArgumentNullException.ThrowIfNull(bind);
+        NotifyState fdName = NotifyState.FdName(name); // validates before anything else
+        Socket socket = TakeSocket(name) ?? bind();
+
+        // Store it (again, when it was passed back): the manager keeps a duplicate and ignores one
+        // it already holds (it compares open files), and systemd 252 was seen to drop a stored
+        // listener once it had passed it to the next instance, so every instance stores it.
+        // Without FileDescriptorStoreMax= the manager ignores the message, which costs nothing.
+        _notifier.Notify(new Notification(NotifyState.FdStore, fdName) { Files = [socket.SafeHandle] });
+        return socket;
+    }
+
+    public void Dispose() => Passed.Dispose();
+}
