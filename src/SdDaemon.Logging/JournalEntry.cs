@@ -153,20 +153,27 @@ public sealed class JournalEntry : IDisposable
         EndField(start + asciiName.Length + 1);
     }
 
+    /// <summary>Room tried for one value's UTF-8 formatting before giving up on TryFormat.</summary>
+    internal const int MaxFormattedSize = 1024 * 1024;
+
+    /// <summary>Formats into the buffer with growing room up to <see cref="MaxFormattedSize"/>; a value
+    /// whose TryFormat still says no (a larger value, or a broken implementation that always does)
+    /// is written with <see cref="IFormattable.ToString(string?, IFormatProvider?)"/> instead.</summary>
     private void WriteFormattable<T>(T value, string? format = null)
         where T : IUtf8SpanFormattable
     {
-        int size = 64;
-        while (true)
+        for (int size = 64; size <= MaxFormattedSize; size *= 4)
         {
             if (value.TryFormat(_buffer.GetSpan(size), out int written, format, CultureInfo.InvariantCulture))
             {
                 _buffer.Advance(written);
                 return;
             }
-
-            size *= 4;
         }
+
+        _buffer.WriteUtf8(value is IFormattable formattable
+            ? formattable.ToString(format, CultureInfo.InvariantCulture)
+            : value.ToString());
     }
 
     private int BeginField(string name)

@@ -23,6 +23,13 @@ public sealed class JournalLoggerOptions
 
     /// <summary><c>SYSLOG_IDENTIFIER=</c> of native entries; null (the default) is the program's name.
     /// Records on stderr get the identifier the service manager gives the unit (<c>SyslogIdentifier=</c>).</summary>
+    /// <remarks>Native entries do not go through the unit's stream, so a unit's
+    /// <c>SyslogIdentifier=</c> (systemd.exec(5)) does not apply to them: with
+    /// <see cref="JournalOutput.Native"/> (also when <see cref="JournalOutput.Auto"/> chooses it) the
+    /// entries carry the program's name instead, and <c>journalctl -t</c> with the unit's identifier
+    /// no longer finds them, unless this option is set to the same identifier. systemd passes no
+    /// environment variable with the unit's <c>SyslogIdentifier=</c>, so the provider cannot pick it up
+    /// by itself.</remarks>
     public string? SyslogIdentifier { get; set; }
 
     /// <summary>journald's <c>LineMax=</c> (journald.conf(5)): longer stderr lines are split into several

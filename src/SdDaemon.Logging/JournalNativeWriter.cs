@@ -17,6 +17,9 @@ namespace SdDaemon.Logging;
 /// <para>One socket, created on first use (CLOEXEC), connected to journald and reused from every
 /// thread; when journald restarts the writer reconnects once by itself. libsystemd raises the send
 /// buffer to 8 MiB; so does this writer (best effort).</para>
+/// <para>When journald is not there (its socket missing or refusing), that is remembered for one
+/// second: sends in that second return <see cref="JournalSendOutcome.NotListening"/> without a system
+/// call, and the next send after it tries to connect again.</para>
 /// <para>A send never blocks for ever: when journald's queue stays full for <see cref="SendTimeout"/>
 /// the entry fails with EAGAIN. journald not running is <see cref="JournalSendOutcome.NotListening"/>,
 /// never an exception.</para>
@@ -28,12 +31,18 @@ public sealed class JournalNativeWriter : IDisposable
 
     private const int SendBufferSize = 8 * 1024 * 1024;
 
+    /// <summary>How long a failed connect to an absent journald is remembered, so that a machine
+    /// without journald pays no socket/connect/close per entry.</summary>
+    private static readonly long AbsenceCacheTicks = Stopwatch.Frequency;
+
     private readonly byte[] _address;
     private readonly object _gate = new();
     private FileDescriptorHandle? _socket;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
     private int _maxDatagramSize = int.MaxValue;
+    private long _absentUntil;
+    private int _absentErrno;
 
     private JournalNativeWriter(string socketPath)
     {
@@ -308,7 +317,20 @@ public sealed class JournalNativeWriter : IDisposable
                 return _socket;
             }
 
+            long now = Stopwatch.GetTimestamp();
+            if (now < _absentUntil)
+            {
+                errno = _absentErrno;
+                return null;
+            }
+
             socket = Open(out errno);
+            if (socket is null && IsAbsent(errno))
+            {
+                _absentErrno = errno;
+                _absentUntil = now + AbsenceCacheTicks;
+            }
+
             Volatile.Write(ref _socket, socket);
             return socket;
         }

@@ -20,9 +20,17 @@ namespace SdDaemon.Logging;
 /// UTF-8 character boundary into several records that each carry the prefix, instead of being cut by
 /// journald at an arbitrary byte.</para>
 /// <para>All lines of one message reach the descriptor in a single write(2), serialized between the
-/// threads of this process, so concurrent writers never interleave within a line. Write errors are
-/// ignored (a logger has nobody to report them to); a non-blocking stderr that stays full for two
-/// seconds drops the message rather than hang the daemon.</para>
+/// threads of this process, so concurrent writers never interleave within a line (a message over
+/// PIPE_BUF, 4096 bytes, is written to a pipe in PIPE_BUF pieces, which the kernel never made atomic
+/// anyway). Write errors are ignored (a logger has nobody to report them to) and counted in
+/// <see cref="DroppedRecords"/>.</para>
+/// <para>Never hangs a daemon: a stderr whose reader stopped reading (a full pipe, a journald stream
+/// socket nobody drains) is waited for at most two seconds per message (without touching its
+/// O_NONBLOCK flag, which the open file description shares with other processes); then the rest of
+/// the message is dropped, a line cut short is ended with a newline so that the next record starts
+/// with its own prefix, and later messages are dropped at once until the descriptor takes one again.
+/// Elsewhere than Linux, <see cref="Standard"/> and <see cref="StandardPlain"/> write to the
+/// process's standard error stream (<see cref="Console.OpenStandardError()"/>).</para>
 /// </remarks>
 public sealed class StderrLogger
 {
@@ -49,6 +57,30 @@ public sealed class StderrLogger
         UsesPrefix = prefix;
     }
 
+    /// <summary>
+    /// Writes prefixed lines to an open file descriptor (a pipe, a socket, a tty, a file) with write(2)
+    /// or send(2) directly, each message bounded by <paramref name="writeTimeout"/> as
+    /// <see cref="Standard"/> is (see the class remarks). The caller keeps the descriptor open for the
+    /// logger's lifetime and closes it afterwards.
+    /// </summary>
+    /// <param name="fileDescriptor">The descriptor, 0 or more.</param>
+    /// <param name="lineMax">The longest record, prefix and newline included (journald's LineMax).</param>
+    /// <param name="prefix">False writes plain lines without <c>&lt;N&gt;</c> (for a terminal).</param>
+    /// <param name="writeTimeout">How long one message may wait for a full descriptor; null for the
+    /// default of two seconds.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fileDescriptor"/> is negative,
+    /// <paramref name="lineMax"/> is below 16, or <paramref name="writeTimeout"/> is negative or over
+    /// <see cref="int.MaxValue"/> milliseconds.</exception>
+    [SupportedOSPlatform("linux")]
+    public static StderrLogger ForFileDescriptor(int fileDescriptor, int lineMax = DefaultLineMax, bool prefix = true, TimeSpan? writeTimeout = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fileDescriptor);
+        TimeSpan timeout = writeTimeout ?? FileDescriptorSink.DefaultTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero, nameof(writeTimeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(timeout, TimeSpan.FromMilliseconds(int.MaxValue), nameof(writeTimeout));
+        return new StderrLogger(new FileDescriptorSink(fileDescriptor, timeout), lineMax, prefix);
+    }
+
     /// <summary>The process's stderr (fd 2), written with write(2) directly (not through
     /// <see cref="Console.Error"/>), with <c>&lt;N&gt;</c> prefixes and the default LineMax.</summary>
     public static StderrLogger Standard { get; } = new(FileDescriptorSink.StandardError, DefaultLineMax, prefix: true);
@@ -61,6 +93,15 @@ public sealed class StderrLogger
 
     /// <summary>Whether lines carry the <c>&lt;N&gt;</c> prefix.</summary>
     public bool UsesPrefix { get; }
+
+    /// <summary>Records (lines) that did not reach the destination whole: dropped because it stayed
+    /// full past the write timeout, or because writing failed. Counted per destination, so
+    /// <see cref="Standard"/> and <see cref="StandardPlain"/> (both fd 2) report the same number.
+    /// Always 0 for a <see cref="Stream"/> destination, whose exceptions reach the caller.</summary>
+    public long DroppedRecords => _sink.DroppedRecords;
+
+    /// <summary>The most text one record holds: LineMax less the prefix and the newline.</summary>
+    internal int MaxLineContent => LineMax - (UsesPrefix ? LineEncoder.PrefixedOverhead : 1);
 
     /// <summary>Logs <paramref name="message"/> (any number of lines) at <paramref name="priority"/>.</summary>
     public void Log(SyslogPriority priority, string? message) => Log(priority, message.AsSpan());

@@ -1,6 +1,8 @@
 namespace SdDaemon.Logging.Internal;
 
-/// <summary>The write-only Stream of <see cref="StderrLogger.OpenStream"/>: complete lines become records.</summary>
+/// <summary>The write-only Stream of <see cref="StderrLogger.OpenStream"/>: complete lines become records,
+/// and so does a partial line once it fills a record (as journald does at LineMax), so that bytes
+/// without a line end are never buffered without limit.</summary>
 internal sealed class PriorityStream(StderrLogger logger, SyslogPriority priority) : Stream
 {
     private readonly PooledBuffer _pending = new();
@@ -36,6 +38,15 @@ internal sealed class PriorityStream(StderrLogger logger, SyslogPriority priorit
             _pending.Write(buffer);
             ReadOnlySpan<byte> pending = _pending.Written;
             int last = pending.LastIndexOfAny((byte)'\n', (byte)'\r');
+            int max = logger.MaxLineContent;
+            if (last < 0 && pending.Length >= max)
+            {
+                // A partial line that fills records goes out in whole records, as journald cuts at
+                // LineMax; the remainder (and a UTF-8 sequence cut short) waits.
+                int cut = pending.Length - (pending.Length % max);
+                last = cut - 1 - IncompleteTail(pending[..cut]);
+            }
+
             if (last < 0)
             {
                 return;
@@ -48,6 +59,31 @@ internal sealed class PriorityStream(StderrLogger logger, SyslogPriority priorit
             pending[(last + 1)..].CopyTo(_pending.Array);
             _pending.Truncate(rest);
         }
+    }
+
+    /// <summary>How many bytes at the end of <paramref name="text"/> start a UTF-8 sequence that is not
+    /// complete yet (0 to 3).</summary>
+    private static int IncompleteTail(ReadOnlySpan<byte> text)
+    {
+        for (int back = 1; back <= 3 && back <= text.Length; back++)
+        {
+            byte b = text[^back];
+            if ((b & 0xc0) == 0x80)
+            {
+                continue; // a continuation byte: look further back for the lead
+            }
+
+            int length = b switch
+            {
+                >= 0xc2 and <= 0xdf => 2,
+                >= 0xe0 and <= 0xef => 3,
+                >= 0xf0 and <= 0xf4 => 4,
+                _ => 1,
+            };
+            return length > back ? back : 0;
+        }
+
+        return 0;
     }
 
     public override void Flush()

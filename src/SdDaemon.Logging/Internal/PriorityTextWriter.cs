@@ -2,7 +2,9 @@ using System.Text;
 
 namespace SdDaemon.Logging.Internal;
 
-/// <summary>The TextWriter of <see cref="StderrLogger.Writer"/>: complete lines become records.</summary>
+/// <summary>The TextWriter of <see cref="StderrLogger.Writer"/>: complete lines become records, and so
+/// does a partial line once it fills a record (as journald does at LineMax), so that text without a
+/// line end is never buffered without limit.</summary>
 internal sealed class PriorityTextWriter(StderrLogger logger, SyslogPriority priority) : TextWriter(System.Globalization.CultureInfo.InvariantCulture)
 {
     private readonly StringBuilder _pending = new();
@@ -18,6 +20,8 @@ internal sealed class PriorityTextWriter(StderrLogger logger, SyslogPriority pri
             {
                 EmitCompleteLines();
             }
+
+            EmitOverlong();
         }
     }
 
@@ -34,6 +38,8 @@ internal sealed class PriorityTextWriter(StderrLogger logger, SyslogPriority pri
             {
                 EmitCompleteLines();
             }
+
+            EmitOverlong();
         }
     }
 
@@ -66,6 +72,27 @@ internal sealed class PriorityTextWriter(StderrLogger logger, SyslogPriority pri
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>A partial line that fills records goes out in whole records, as journald cuts at
+    /// LineMax; the remainder (and a high surrogate cut from its other half) waits.</summary>
+    private void EmitOverlong()
+    {
+        int max = logger.MaxLineContent;
+        if (_pending.Length < max)
+        {
+            return;
+        }
+
+        int cut = _pending.Length - (_pending.Length % max);
+        if (char.IsHighSurrogate(_pending[cut - 1]))
+        {
+            cut--;
+        }
+
+        string text = _pending.ToString(0, cut);
+        _pending.Remove(0, cut);
+        logger.Log(priority, text);
     }
 
     private void EmitCompleteLines()

@@ -15,6 +15,12 @@ internal static unsafe partial class Libc
     public const int F_SEAL_GROW = 0x4;
     public const int F_SEAL_WRITE = 0x8;
 
+    /// <summary>poll(2): the descriptor is not open.</summary>
+    public const short POLLNVAL = 0x020;
+
+    /// <summary>send(2) on a descriptor that is not a socket.</summary>
+    public const int ENOTSOCK = 88;
+
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true)]
     public static partial int MemfdCreate(byte* name, uint flags);
 
