@@ -141,12 +141,32 @@ public sealed class ClassicDaemonTests : IDisposable
 
         ProcessResult thrown = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --throw-before-ready 'no database'"));
         Assert.Equal(1, thrown.ExitCode);
-        Assert.Matches("^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: unhandled exception: InvalidOperationException: no database \\(errno 5: Input/output error\\)\n$", thrown.Stdout);
+        Assert.Matches("^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: unhandled exception: InvalidOperationException: no database \\(errno 5: Input/output error\\) \\[killed by signal 6\\]\n$", thrown.Stdout);
+
+        // A log file that cannot be opened: the reason reaches the terminal and the PID file does not stay behind.
+        ProcessResult log = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {_directory}/missing/daemon.log"));
+        Assert.Equal(1, log.ExitCode);
+        Assert.Matches($"^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: cannot open log file '{_directory}/missing/daemon.log' \\(errno 2: No such file or directory\\) \\[exit status 1\\]\n$", log.Stdout);
+        Assert.False(File.Exists(PidFile));
 
         // Refused by the original itself, on the terminal, before anything is spawned.
         ProcessResult unknown = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --user no-such-user-here"));
         Assert.Equal((1, "ClassicDaemon: unknown user 'no-such-user-here'\n"), (unknown.ExitCode, unknown.Stdout));
         Assert.False(File.Exists(PidFile));
+    }
+
+    [PeerFact("/usr/bin/script")]
+    public void A_daemon_that_dies_at_once_makes_the_launcher_exit_1_promptly_with_its_exact_wait_status()
+    {
+        // It dies (SIGKILL, no notification at all) right after starting, likely before its parent's
+        // MAINPID= is even read: the launcher, its subreaper, still reaps it and says how it ended.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        ProcessResult launch = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --start-timeout 60000 --abort-before-ready"));
+        Assert.Equal(1, launch.ExitCode);
+        Assert.Matches("^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1 \\[killed by signal 9\\]\n$", launch.Stdout);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"the launcher took {stopwatch.Elapsed} (start timeout 60 s)");
+        // Killed: the file stays, unlocked, and the next start takes it over.
+        Assert.False(DaemonControl.TryFindRunning(PidFile, out _, out _));
     }
 
     [PeerFact("/usr/bin/script")]
@@ -189,9 +209,8 @@ public sealed class ClassicDaemonTests : IDisposable
         Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
         Assert.Equal(0, ProcessRunner.Run("/usr/bin/flock", ["-n", lockFile, "true"]).ExitCode);
-        // nobody may not unlink in a root-owned directory: the file stays, unlocked, i.e. stale.
-        Assert.False(DaemonControl.TryFindRunning(PidFile, out _, out string reason));
-        Assert.Equal($"PID file '{PidFile}' is stale: no process holds its lock (it names pid {pid})", reason);
+        // nobody may not unlink in a root-owned directory; the controller (root) removed the stale file after the exit.
+        Assert.False(File.Exists(PidFile));
     }
 
     [PeerFact("/usr/bin/script")]
@@ -220,6 +239,26 @@ public sealed class ClassicDaemonTests : IDisposable
         Assert.DoesNotContain("0123456789abcdef0123456789abcdef", File.ReadAllText($"/proc/{pid}/environ"), StringComparison.Ordinal);
         Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
+
+        // A FIFO holding a wrong token (its writer closed), and a FIFO holding the right token whose
+        // writer is still open: neither is trusted (nor blocks, nor is changed), the program daemonizes properly.
+        string fifo = Path.Combine(_directory, "marker.fifo");
+        const string Token = "0123456789abcdef0123456789abcdef";
+        foreach ((string setup, string name) in new[]
+        {
+            ($"mkfifo {fifo}; exec 3<>{fifo}; printf fedcba9876543210fedcba9876543210 >&3; exec 4<{fifo}; exec 3>&-", "wrong token"),
+            ($"mkfifo {fifo}; exec 4<>{fifo}; printf {Token} >&4", "writer open"),
+        })
+        {
+            File.Delete(fifo);
+            ProcessResult forged = ClassicDaemon.RunInTerminal($"{setup}; SDDAEMON_STAGE=2:4:{Token}: {ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {LogFile}")}");
+            Assert.True(forged.ExitCode == 0, name + ": " + forged.Stdout);
+            int forgedPid = ClassicDaemon.ReadPidFile(PidFile);
+            Assert.NotEqual(forgedPid, int.Parse(ClassicDaemon.Stat(forgedPid)[3], CultureInfo.InvariantCulture));
+            Assert.DoesNotContain(Token, File.ReadAllText($"/proc/{forgedPid}/environ"), StringComparison.Ordinal);
+            Assert.Equal(forgedPid, DaemonControl.Stop(PidFile, Patience));
+            Assert.True(ClassicDaemon.WaitForExit(forgedPid, Patience));
+        }
     }
 
     [PeerFact("/usr/bin/script")]
@@ -260,12 +299,23 @@ public sealed class ClassicDaemonTests : IDisposable
         Assert.Equal(jail, new DirectoryInfo($"/proc/{pid}/root").LinkTarget);
         Assert.Equal(Path.Combine(jail, "srv"), new DirectoryInfo($"/proc/{pid}/cwd").LinkTarget);
         Assert.Equal("65534\t65534\t65534\t65534", ClassicDaemon.Status(pid, "Uid"));
+        // No descriptor of a directory outside the jail (openat(fd, "..") or fchdir would escape it).
+        foreach (string entry in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            if (Directory.Exists(entry))
+            {
+                string target = new FileInfo(entry).LinkTarget ?? "";
+                Assert.True(target == jail || target.StartsWith(jail + "/", StringComparison.Ordinal), $"fd {Path.GetFileName(entry)} -> {target} is a directory outside the root");
+            }
+        }
+
         // Still fully working inside the jail (the runtime's assemblies were preloaded): reload and stop.
         ProcessRunner.Run(TestDaemon.DotnetPath, [ClassicDaemon.DllPath, "--reload", "--pidfile", PidFile]).EnsureSuccess("--reload");
         Assert.True(WaitForLog("reloaded 1"), File.ReadAllText(LogFile));
         Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
         Assert.EndsWith("reloaded 1\nstopping\n", File.ReadAllText(LogFile), StringComparison.Ordinal);
+        Assert.False(File.Exists(PidFile)); // outside the jail: not removable by the daemon, removed by the controller
     }
 
     [PeerFact("/usr/sbin/start-stop-daemon")]
