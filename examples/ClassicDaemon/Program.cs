@@ -18,6 +18,7 @@ string? keepLock = null;
 string? captureFile = null;
 string? failBeforeReady = null;
 int crashBeforeReady = -1;
+bool abortBeforeReady = false;
 string? throwBeforeReady = null;
 int readyDelay = 0;
 int extendTimeout = 0;
@@ -43,6 +44,7 @@ for (int i = 0; i < args.Length; i++)
         case "--fail-before-ready": failBeforeReady = Next(); break;
         case "--throw-before-ready": throwBeforeReady = Next(); break;
         case "--crash-before-ready": crashBeforeReady = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--abort-before-ready": abortBeforeReady = true; break;
         case "--ready-delay": readyDelay = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--extend-timeout": extendTimeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--exit-after-ready": exitAfterReady = true; break;
@@ -93,6 +95,11 @@ if (daemonize)
     }
 
     context = Daemon.Start(options); // returns only in the daemon
+    if (abortBeforeReady)
+    {
+        // Dies at once, before READY=1 and without a word (no EXIT_STATUS=): a crash.
+        System.Diagnostics.Process.GetCurrentProcess().Kill(); // SIGKILL
+    }
     if (context.CapturedOutput is { } captured && captureFile is not null)
     {
         // What the daemon writes to stdout/stderr, forwarded line by line (as a logger would).

@@ -98,35 +98,42 @@ public static class Daemon
             return (FailureExitCode, e.Message);
         }
 
-        using ReadinessSocket socket = ReadinessSocket.Bind();
-        Dictionary<string, string> environment = StageSpawner.CurrentEnvironment();
-        environment[EnvironmentVariables.NotifySocket] = socket.Address;
-        var kept = options.KeepFiles.Select(f => (int)f.DangerousGetHandle().ToInt64()).ToList();
-        int leader;
+        // A child subreaper: when the session leader exits, the daemon is re-parented to this
+        // process (not to init), so it is our child until we exit: waitpid() gives its exact exit
+        // status, and its pid cannot be reused while we have not reaped it.
+        bool subreaper = Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
         try
         {
-            leader = StageSpawner.Spawn(DaemonStage.SessionLeader, kept, environment);
+            using ReadinessSocket socket = ReadinessSocket.Bind();
+            Dictionary<string, string> environment = StageSpawner.CurrentEnvironment();
+            environment[EnvironmentVariables.NotifySocket] = socket.Address;
+            var kept = options.KeepFiles.Select(f => (int)f.DangerousGetHandle().ToInt64()).ToList();
+            int leader = StageSpawner.Spawn(DaemonStage.SessionLeader, kept, environment);
+            return new StartWatcher(socket, leader, options.StartTimeout, subreaper).Wait();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return (FailureExitCode, "cannot start the session leader: " + e.Message);
+            // Every failure reaches the terminal as a message (a command line that cannot be
+            // reproduced, an unreadable /proc/self/fd, no socket...), never as a crash.
+            return (FailureExitCode, $"cannot start the daemon: {e.Message} ({e.GetType().Name})");
         }
-
-        return new StartWatcher(socket, leader, options.StartTimeout).Wait();
     }
 
     /// <summary>Follows the start: the session leader's MAINPID=, then the daemon's notifications and its life.</summary>
-    private sealed unsafe class StartWatcher(ReadinessSocket socket, int leader, TimeSpan timeout)
+    private sealed unsafe class StartWatcher(ReadinessSocket socket, int leader, TimeSpan timeout, bool subreaper)
     {
         private readonly List<(int Pid, IReadOnlyList<string> Lines)> _early = [];
         private int _daemon;
         private int _daemonPidFd = -1;
+        private bool _daemonIsChild;
+        private int? _daemonWaitStatus;
         private bool _leaderReaped;
         private int _leaderStatus = -1;
         private string? _status;
         private int _errno;
         private int? _exitStatus;
         private bool _ready;
+        private string? _watchFailure;
         private long _deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
 
         public (int, string?) Wait()
@@ -139,6 +146,7 @@ public static class Daemon
                     polls[0] = new Libc.PollFd { Fd = socket.Fd, Events = Libc.POLLIN };
                     polls[1] = new Libc.PollFd { Fd = _daemonPidFd, Events = Libc.POLLIN };
                     long remaining = _deadline == long.MaxValue ? 100 : (_deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+                    // At most 100 ms: the session leader's exit and (as its orphan) the daemon's are also polled by waitpid.
                     _ = Libc.Poll(polls, _daemonPidFd >= 0 ? 2u : 1u, (int)Math.Clamp(remaining, 0, 100));
                     Drain();
                     if (_ready)
@@ -147,13 +155,19 @@ public static class Daemon
                         return (0, null);
                     }
 
-                    if (_daemonPidFd >= 0 && (polls[1].REvents & Libc.POLLIN) != 0)
+                    ReapLeader(block: false);
+                    WatchDaemon();
+                    if (_watchFailure is not null)
                     {
-                        Drain(); // whatever the daemon sent before it exited is queued already
-                        return _ready ? (0, null) : (FailureExitCode, Describe($"the daemon (pid {_daemon}) exited before READY=1"));
+                        return (FailureExitCode, Describe(_watchFailure));
                     }
 
-                    ReapLeader(block: false);
+                    if (DaemonExited())
+                    {
+                        Drain(); // whatever the daemon sent before it exited is queued already
+                        return _ready ? (0, null) : (FailureExitCode, Describe($"the daemon (pid {_daemon}) exited before READY=1", withWaitStatus: true));
+                    }
+
                     if (_leaderReaped && _daemon == 0)
                     {
                         Drain();
@@ -161,16 +175,15 @@ public static class Daemon
                         {
                             return (FailureExitCode, Describe($"the session leader (pid {leader}) exited {ExitText(_leaderStatus)} without starting the daemon"));
                         }
+
+                        continue;
                     }
 
                     if (Stopwatch.GetTimestamp() >= _deadline)
                     {
-                        if (_daemonPidFd >= 0)
-                        {
-                            _ = Libc.PidFdSendSignal(_daemonPidFd, Libc.SIGTERM); // as a manager does on a start timeout
-                        }
-
-                        return (FailureExitCode, Describe($"no READY=1 from the daemon{(_daemon > 0 ? $" (pid {_daemon})" : "")} within the start timeout; it was sent SIGTERM"));
+                        bool signalled = _daemonPidFd >= 0 ? Libc.PidFdSendSignal(_daemonPidFd, Libc.SIGTERM) == 0
+                            : _daemonIsChild && Libc.Kill(_daemon, Libc.SIGTERM) == 0; // our unreaped child: the pid cannot be reused
+                        return (FailureExitCode, Describe($"no READY=1 from the daemon{(_daemon > 0 ? $" (pid {_daemon})" : "")} within the start timeout{(signalled ? "; it was sent SIGTERM" : "")}"));
                     }
                 }
             }
@@ -178,6 +191,97 @@ public static class Daemon
             {
                 Libc.CloseQuietly(_daemonPidFd);
             }
+        }
+
+        /// <summary>
+        /// Gets hold of the daemon once its pid is known, without a pid-reuse race. As a subreaper:
+        /// once the session leader is reaped, the daemon is our child (a zombie until we reap it), so
+        /// waitpid() and pidfd_open() address exactly it. Without a subreaper: a pidfd at once,
+        /// every failure of which is handled (ESRCH: it exited and was reaped by someone else).
+        /// </summary>
+        private void WatchDaemon()
+        {
+            if (_daemon == 0 || _daemonPidFd >= 0 || _daemonIsChild)
+            {
+                return;
+            }
+
+            if (subreaper)
+            {
+                if (!_leaderReaped)
+                {
+                    return; // still the leader's child (which never reaps it): its pid is stable
+                }
+
+                int status;
+                int result;
+                do
+                {
+                    result = Libc.WaitPid(_daemon, &status, Libc.WNOHANG);
+                }
+                while (result < 0 && Libc.LastErrno == Errno.EINTR);
+                if (result == _daemon)
+                {
+                    _daemonIsChild = true;
+                    _daemonWaitStatus = status;
+                    return;
+                }
+
+                if (result == 0)
+                {
+                    _daemonIsChild = true;
+                    _daemonPidFd = Libc.PidFdOpen(_daemon, 0); // for a prompt wake-up only; waitpid decides
+                    return;
+                }
+
+                // ECHILD: not re-parented to us (prctl was undone?): fall through to a pidfd.
+            }
+
+            int fd = Libc.PidFdOpen(_daemon, 0);
+            if (fd >= 0)
+            {
+                _daemonPidFd = fd;
+                return;
+            }
+
+            int errno = Libc.LastErrno;
+            _watchFailure = errno == Errno.ESRCH
+                ? $"the daemon (pid {_daemon}) exited before READY=1 (its exit status is unknown: it was reaped elsewhere)"
+                : $"cannot watch the daemon (pid {_daemon}): pidfd_open failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}); it was left running";
+        }
+
+        private bool DaemonExited()
+        {
+            if (_daemonWaitStatus is not null)
+            {
+                return true;
+            }
+
+            if (_daemonIsChild)
+            {
+                int status;
+                int result;
+                do
+                {
+                    result = Libc.WaitPid(_daemon, &status, Libc.WNOHANG);
+                }
+                while (result < 0 && Libc.LastErrno == Errno.EINTR);
+                if (result == _daemon)
+                {
+                    _daemonWaitStatus = status;
+                    return true;
+                }
+
+                return result < 0; // ECHILD: reaped by someone else after all
+            }
+
+            if (_daemonPidFd >= 0)
+            {
+                var poll = new Libc.PollFd { Fd = _daemonPidFd, Events = Libc.POLLIN };
+                return Libc.Poll(&poll, 1, 0) > 0 && (poll.REvents & Libc.POLLIN) != 0;
+            }
+
+            return false;
         }
 
         private void Drain()
@@ -190,7 +294,6 @@ public static class Daemon
                     if (ReadinessSocket.Get(message.Lines, "MAINPID") is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
                     {
                         _daemon = pid;
-                        _daemonPidFd = Libc.PidFdOpen(pid, 0);
                         foreach ((int early, IReadOnlyList<string> lines) in _early)
                         {
                             if (early == pid)
@@ -200,18 +303,20 @@ public static class Daemon
                         }
 
                         _early.Clear();
+                        WatchDaemon();
                     }
                 }
                 else if (_daemon != 0 && message.Pid == _daemon)
                 {
                     Handle(message.Lines);
                 }
-                else if (_daemon == 0)
+                else if (_daemon == 0 && IsEarlyDaemonMessage(message.Pid, leader, _early.Count))
                 {
                     _early.Add(message); // the daemon was quicker than its parent's MAINPID=
                 }
 
-                // Otherwise another process (a child of the daemon): ignored, as NotifyAccess=main does.
+                // Otherwise another process (a child of the daemon, or anyone who found the
+                // abstract socket): ignored, as NotifyAccess=main does.
             }
         }
 
@@ -266,7 +371,7 @@ public static class Daemon
             }
         }
 
-        private string Describe(string what)
+        private string Describe(string what, bool withWaitStatus = false)
         {
             var text = new StringBuilder(what);
             if (_status is not null)
@@ -279,7 +384,19 @@ public static class Daemon
                 text.Append(CultureInfo.InvariantCulture, $" (errno {_errno}: {Marshal.GetPInvokeErrorMessage(_errno)})");
             }
 
-            if (_exitStatus is { } exit)
+            if (withWaitStatus && _daemonWaitStatus is { } status)
+            {
+                // Exact, from waitpid(): also for a daemon killed by a signal, which could not say EXIT_STATUS=.
+                if ((status & 0x7f) == 0)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $" [exit status {(status >> 8) & 0xff}]");
+                }
+                else
+                {
+                    text.Append(CultureInfo.InvariantCulture, $" [killed by signal {status & 0x7f}]");
+                }
+            }
+            else if (_exitStatus is { } exit)
             {
                 text.Append(CultureInfo.InvariantCulture, $" [exit status {exit}]");
             }
@@ -290,6 +407,17 @@ public static class Daemon
         private static string ExitText(int status) =>
             status < 0 ? "" : (status & 0x7f) == 0 ? $"with status {(status >> 8) & 0xff}" : $"on signal {status & 0x7f}";
     }
+
+    /// <summary>At most this many notifications are kept from the daemon before its pid is known (the rest are dropped).</summary>
+    internal const int MaxEarlyMessages = 64;
+
+    /// <summary>
+    /// Before MAINPID= only the daemon can be early, and it is in the session leader's new
+    /// session (its session id is the leader's pid, also after the leader exited). Anyone else
+    /// who found the abstract socket is ignored, and at most <see cref="MaxEarlyMessages"/> are kept.
+    /// </summary>
+    internal static bool IsEarlyDaemonMessage(int pid, int leader, int kept) =>
+        kept < MaxEarlyMessages && pid > 0 && pid != leader && Libc.GetSid(pid) == leader;
 
     // ---- the session leader: steps 6-8 ----------------------------------------------------------
 
@@ -309,9 +437,12 @@ public static class Daemon
             _ = channel.Send(new Notification(NotifyState.MainPid(daemon)));
             System.Environment.Exit(0);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _ = channel.Send(new Notification(NotifyState.Status(OneLine("cannot start the daemon: " + e.Message)), NotifyState.Errno(e.HResult is > 0 and < 4096 ? e.HResult : Errno.EIO)));
+            // Every failure (not only I/O: a command line that cannot be reproduced, an unreadable
+            // /proc/self/fd) reaches the original process as STATUS= and ERRNO=.
+            int errno = e is IOException && e.HResult is > 0 and < 4096 ? e.HResult : Errno.EIO;
+            _ = channel.Send(new Notification(NotifyState.Status(OneLine($"cannot start the daemon: {e.Message} ({e.GetType().Name})")), NotifyState.Errno(errno)));
             System.Environment.Exit(FailureExitCode);
         }
     }
@@ -361,6 +492,12 @@ public static class Daemon
             }
         }
 
+        if (pidFile is not null)
+        {
+            // From now on every exit removes it, also a failure below (Fail exits before the context exists).
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => pidFile.Dispose();
+        }
+
         var context = new DaemonContext(kept, RedirectOutput(options.Output), pidFile);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => context.Dispose();
         unsafe
@@ -368,6 +505,8 @@ public static class Daemon
             if (options.RootDirectory is { } root)
             {
                 PreloadAssemblies();
+                // No descriptor of a directory outside the new root may survive the chroot.
+                pidFile?.LeaveDirectoryForRoot(root);
                 fixed (byte* r = Libc.Utf8Z(root))
                 {
                     if (Libc.Chroot(r) != 0)
@@ -546,23 +685,33 @@ public static class Daemon
             _ = Libc.UnsetEnv(name);
         }
 
+        // The descriptor must be an anonymous pipe (pipefs; a named FIFO is not one of ours), and
+        // is only looked at, never changed (no O_NONBLOCK on a description others may share): poll
+        // with a zero timeout before every read, so that this never blocks.
         StageMarker? marker = StageMarker.Parse(text);
-        if (marker is null || !Libc.TryStat(marker.Fd, null, out FileIdentity identity, out _) || (identity.Mode & Libc.S_IFMT) != Libc.S_IFIFO)
+        if (marker is null || !IsAnonymousPipe(marker.Fd))
         {
             return (DaemonStage.Original, null);
         }
 
-        int flags = Libc.Fcntl(marker.Fd, Libc.F_GETFL, 0);
-        if (flags < 0 || Libc.Fcntl(marker.Fd, Libc.F_SETFL, flags | Libc.O_NONBLOCK) != 0)
-        {
-            return (DaemonStage.Original, null);
-        }
-
-        // The whole content must be the token, and the writer must be gone (EOF, not EAGAIN).
+        // The whole content must be the token, and the writer must be gone (EOF, not "nothing yet").
+        byte[] expected = Encoding.ASCII.GetBytes(marker.Token);
         byte* buffer = stackalloc byte[StageMarker.TokenLength + 1];
         int length = 0;
         while (true)
         {
+            var poll = new Libc.PollFd { Fd = marker.Fd, Events = Libc.POLLIN };
+            int ready = Libc.Poll(&poll, 1, 0);
+            if (ready < 0 && Libc.LastErrno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (ready <= 0 || (poll.REvents & (Libc.POLLIN | Libc.POLLHUP)) == 0)
+            {
+                return (DaemonStage.Original, null); // no data and a writer still open, or an error: not our marker
+            }
+
             nint n = Libc.Read(marker.Fd, buffer + length, (nuint)(StageMarker.TokenLength + 1 - length));
             if (n > 0)
             {
@@ -575,20 +724,28 @@ public static class Daemon
                 continue;
             }
 
-            if (n < 0 && Libc.LastErrno == Errno.EINTR)
+            if (n == 0)
+            {
+                break;
+            }
+
+            int errno = Libc.LastErrno;
+            if (errno == Errno.EINTR)
             {
                 continue;
             }
 
-            if (n < 0)
+            if (length > 0 && new ReadOnlySpan<byte>(buffer, length).SequenceEqual(expected.AsSpan(0, Math.Min(length, expected.Length))))
             {
-                return (DaemonStage.Original, null);
+                // What we read so far is the token: a genuine marker whose read failed. Acting as
+                // the original would start yet another chain of stages: fail loudly instead.
+                FailStage($"reading the stage marker failed after {length} bytes: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
             }
 
-            break;
+            return (DaemonStage.Original, null);
         }
 
-        if (length != StageMarker.TokenLength || Encoding.ASCII.GetString(buffer, length) != marker.Token)
+        if (length != StageMarker.TokenLength || !new ReadOnlySpan<byte>(buffer, length).SequenceEqual(expected))
         {
             return (DaemonStage.Original, null);
         }
@@ -601,10 +758,29 @@ public static class Daemon
         {
             // A genuine marker (the token matched) in the wrong kind of process: never fall back to
             // acting as the original, which would start yet another chain of stages.
-            _ = TrySend(new Notification(NotifyState.Status(OneLine($"stage {marker.Stage} check failed: session id {sid}, pid {System.Environment.ProcessId}")), NotifyState.Errno(Errno.EPROTO)));
-            System.Environment.Exit(FailureExitCode);
+            FailStage($"stage {marker.Stage} check failed: session id {sid}, pid {System.Environment.ProcessId}", Errno.EPROTO);
         }
 
         return (marker.Stage, marker);
+    }
+
+    /// <summary>An anonymous pipe (S_IFIFO on pipefs), as pipe2() makes for the stage marker.</summary>
+    private static unsafe bool IsAnonymousPipe(int fd)
+    {
+        if (!Libc.TryStat(fd, null, out FileIdentity identity, out _) || (identity.Mode & Libc.S_IFMT) != Libc.S_IFIFO)
+        {
+            return false;
+        }
+
+        long* statfs = stackalloc long[32]; // struct statfs starts with f_type (a long on 64-bit)
+        return Libc.FStatFs(fd, statfs) == 0 && statfs[0] == Libc.PipeFsMagic;
+    }
+
+    /// <summary>A genuine stage that cannot go on: tell the original process (and stderr) why, and exit.</summary>
+    private static void FailStage(string message, int errno)
+    {
+        _ = TrySend(new Notification(NotifyState.Status(OneLine(message)), NotifyState.Errno(errno is > 0 and < 4096 ? errno : Errno.EIO)));
+        Console.Error.WriteLine($"{ProgramName()}: {message}");
+        System.Environment.Exit(FailureExitCode);
     }
 }

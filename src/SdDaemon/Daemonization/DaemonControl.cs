@@ -77,7 +77,10 @@ public static class DaemonControl
         }
     }
 
-    /// <summary>SIGTERM, then waits up to <paramref name="timeout"/> for the lock to be released (the daemon gone); returns the pid.</summary>
+    /// <summary>
+    /// SIGTERM, then waits up to <paramref name="timeout"/> for the lock to be released (the daemon gone); returns the pid.
+    /// Then removes the PID file if the daemon could not (it is unlocked and still names that pid), as start-stop-daemon --remove-pidfile does.
+    /// </summary>
     /// <exception cref="DaemonNotRunningException">No daemon holds the file.</exception>
     /// <exception cref="TimeoutException">It still runs after <paramref name="timeout"/>.</exception>
     public static int Stop(string pidFile, TimeSpan timeout)
@@ -94,6 +97,10 @@ public static class DaemonControl
             Thread.Sleep(20);
         }
 
+        // A daemon that dropped privileges (or is in a chroot) may not have been able to remove its
+        // own file: remove it now if it is stale and still names that pid (start-stop-daemon
+        // --remove-pidfile does the same). Best effort: a file we may not remove stays, unlocked.
+        _ = PidFile.RemoveStale(Path.GetFullPath(pidFile), pid);
         return pid;
     }
 

@@ -149,17 +149,25 @@ internal static unsafe class StageSpawner
         return result;
     }
 
-    /// <summary>daemon(7) step 4: PATH, the named variables, DOTNET_* and NOTIFY_SOCKET.</summary>
+    /// <summary>
+    /// The DOTNET_* variables a sanitized environment keeps: only where the runtime is (what an
+    /// apphost needs to start at all). Not DOTNET_STARTUP_HOOKS, DOTNET_ADDITIONAL_DEPS,
+    /// DOTNET_SHARED_STORE and the like, which load code, nor diagnostics or tuning knobs.
+    /// </summary>
+    internal static readonly string[] RuntimeVariables = ["DOTNET_ROOT", "DOTNET_ROOT_X64", "DOTNET_ROOT_ARM64"];
+
+    /// <summary>daemon(7) step 4: PATH, the named variables, <see cref="RuntimeVariables"/> and NOTIFY_SOCKET.</summary>
     public static Dictionary<string, string> Sanitize(IReadOnlyDictionary<string, string> environment, IEnumerable<string> keep)
     {
         var kept = new HashSet<string>(keep, StringComparer.Ordinal) { EnvironmentVariables.NotifySocket };
+        kept.UnionWith(RuntimeVariables);
         var result = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         };
         foreach ((string key, string value) in environment)
         {
-            if (kept.Contains(key) || key.StartsWith("DOTNET_", StringComparison.Ordinal))
+            if (kept.Contains(key))
             {
                 result[key] = value;
             }

@@ -10,6 +10,7 @@ namespace SdDaemon.Interop;
 internal static unsafe partial class Libc
 {
     public const int O_CREAT = 0x40;
+    public const int O_EXCL = 0x80;
     public const int O_NOCTTY = 0x100;
     public const int O_APPEND = 0x400;
     public const int O_DIRECTORY = 0x10000;
@@ -33,6 +34,17 @@ internal static unsafe partial class Libc
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int WNOHANG = 1;
+
+    // errno values only this module needs.
+    public const int EEXIST = 17;
+    public const int ECHILD = 10;
+    public const int ELOOP = 40;
+
+    /// <summary>prctl(2) PR_SET_CHILD_SUBREAPER (Linux 3.4): orphaned descendants are re-parented to this process.</summary>
+    public const int PR_SET_CHILD_SUBREAPER = 36;
+
+    /// <summary>PIPEFS_MAGIC: anonymous pipes (pipe2) live on pipefs, named FIFOs on their own filesystem.</summary>
+    public const long PipeFsMagic = 0x50495045;
 
     // Generic syscall numbers: the same on x86_64 and arm64 for syscalls added after 5.0.
     public const long SYS_pidfd_send_signal = 424;
@@ -130,6 +142,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "pwrite", SetLastError = true)]
     public static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
 
+    [LibraryImport(Lib, EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
     [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int FTruncate(int fd, long length);
 
@@ -192,6 +207,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
     public static partial int WaitPid(int pid, int* status, int options);
 
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, nuint argument2, nuint argument3, nuint argument4, nuint argument5);
+
     [LibraryImport(Lib, EntryPoint = "unsetenv", SetLastError = true)]
     public static partial int UnsetEnv(byte* name);
 
@@ -200,6 +218,19 @@ internal static unsafe partial class Libc
 
     /// <summary>pidfd_send_signal(2) (Linux 5.1): a signal that cannot reach a recycled pid.</summary>
     public static int PidFdSendSignal(int pidFd, int signal) => (int)Syscall4(SYS_pidfd_send_signal, pidFd, signal, 0, 0);
+
+    /// <summary>
+    /// Owner and link count of an open descriptor (statx stx_uid at offset 20, stx_nlink at 16 of
+    /// the 256-byte struct statx); false with errno on failure.
+    /// </summary>
+    public static bool TryOwnerAndLinks(int fd, out uint uid, out uint links, out int errno)
+    {
+        errno = FStatx(fd, STATX_BASIC_STATS, out Statx buffer);
+        byte* raw = (byte*)&buffer;
+        uid = errno == 0 ? *(uint*)(raw + 20) : 0;
+        links = errno == 0 ? *(uint*)(raw + 16) : 0;
+        return errno == 0;
+    }
 
     /// <summary>Null-terminated UTF-8 of <paramref name="text"/>.</summary>
     public static byte[] Utf8Z(string text)

@@ -146,7 +146,7 @@ public sealed class ClassicDaemonTests : IDisposable
         // A log file that cannot be opened: the reason reaches the terminal and the PID file does not stay behind.
         ProcessResult log = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {_directory}/missing/daemon.log"));
         Assert.Equal(1, log.ExitCode);
-        Assert.Matches($"^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: cannot open log file '{_directory}/missing/daemon.log': .* \\[exit status 1\\]\n$", log.Stdout);
+        Assert.Matches($"^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: cannot open log file '{_directory}/missing/daemon.log' \\(errno 2: No such file or directory\\) \\[exit status 1\\]\n$", log.Stdout);
         Assert.False(File.Exists(PidFile));
 
         // Refused by the original itself, on the terminal, before anything is spawned.

@@ -161,7 +161,7 @@ public sealed class CommandLineTests
 public sealed class SpawnEnvironmentTests
 {
     [Fact]
-    public void Sanitizing_keeps_PATH_the_named_variables_DOTNET_and_NOTIFY_SOCKET_only()
+    public void Sanitizing_keeps_PATH_the_named_variables_DOTNET_ROOT_and_NOTIFY_SOCKET_only_never_code_loading_DOTNET_variables()
     {
         var environment = new Dictionary<string, string>
         {
@@ -169,6 +169,9 @@ public sealed class SpawnEnvironmentTests
             ["HOME"] = "/home/me",
             ["LANG"] = "C.UTF-8",
             ["DOTNET_ROOT"] = "/opt/dotnet",
+            ["DOTNET_STARTUP_HOOKS"] = "/tmp/evil.dll",
+            ["DOTNET_ADDITIONAL_DEPS"] = "/tmp/evil.deps.json",
+            ["DOTNET_gcServer"] = "1",
             ["NOTIFY_SOCKET"] = "@private",
             ["SECRET_TOKEN"] = "x",
         };
@@ -205,6 +208,18 @@ public sealed class SpawnEnvironmentTests
         Assert.Equal(["READY=1", "STATUS=a", "STATUS=b"], lines);
         Assert.Equal("a", ReadinessSocket.Get(lines, "STATUS"));
         Assert.Null(ReadinessSocket.Get(lines, "STATU"));
+    }
+
+    [Fact]
+    public void Early_notifications_are_accepted_only_from_the_leaders_session_and_at_most_64()
+    {
+        int session = Interop.Libc.GetSid(0);
+        int other = Environment.ProcessId;
+        Assert.Equal(session != other, Daemon.IsEarlyDaemonMessage(other, session, 0));
+        Assert.False(Daemon.IsEarlyDaemonMessage(other, session, Daemon.MaxEarlyMessages));
+        Assert.False(Daemon.IsEarlyDaemonMessage(other, session + 1, 0)); // another session
+        Assert.False(Daemon.IsEarlyDaemonMessage(0, session, 0));        // no credentials
+        Assert.Equal(64, Daemon.MaxEarlyMessages);
     }
 
     [Theory]
@@ -302,5 +317,115 @@ public sealed class PidFileTests : IDisposable
         File.WriteAllText(PathName, "1\n"); // pid 1 runs but does not have the file open; this process holds the lock
         PidFileStatus status = PidFile.Inspect(PathName);
         Assert.Equal((true, Environment.ProcessId), (status.Running, status.Pid));
+    }
+
+    [Fact]
+    public void A_hard_linked_pid_file_is_refused_and_left_untouched()
+    {
+        string target = Path.Combine(_directory, "precious");
+        File.WriteAllText(target, "secret\n");
+        File.SetUnixFileMode(target, (UnixFileMode)0x180); // 0600
+        Assert.Equal(0, Run("/bin/ln", target, PathName));
+        IOException e = Assert.Throws<IOException>(() => PidFile.Acquire(PathName, 1));
+        Assert.Equal($"PID file '{PathName}' has 2 hard links: refusing to use it (remove it if it is stale).", e.Message);
+        Assert.Equal("secret\n", File.ReadAllText(target));
+        Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(target));
+    }
+
+    [Fact]
+    public void A_pid_file_owned_by_another_user_is_refused_and_left_untouched()
+    {
+        if (Interop.Libc.GetEUid() != 0)
+        {
+            return; // only root can give a file away; the check is the same for everyone
+        }
+
+        File.WriteAllText(PathName, "1\n");
+        File.SetUnixFileMode(PathName, (UnixFileMode)0x180);
+        Assert.Equal(0, Run("/bin/chown", "65534", PathName));
+        IOException e = Assert.Throws<IOException>(() => PidFile.Acquire(PathName, 1));
+        Assert.Equal($"PID file '{PathName}' is owned by uid 65534, not by this process's uid 0: refusing to use it (remove it if it is stale).", e.Message);
+        Assert.Equal("1\n", File.ReadAllText(PathName));
+        Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(PathName));
+    }
+
+    [Fact]
+    public void A_process_that_only_has_the_file_open_is_not_reported_as_the_holder()
+    {
+        using PidFile file = PidFile.Acquire(PathName, Environment.ProcessId);
+        // Like tail -f or a concurrent --status: the file open, no lock. Its pid is even in the file.
+        using var reader = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", $"exec 3<'{PathName}'; exec sleep 60"]))!;
+        try
+        {
+            var until = DateTime.UtcNow.AddSeconds(20);
+            while (PidFile.HoldsLock(reader.Id, Identity(PathName)) is null || !HasOpen(reader.Id, PathName))
+            {
+                Assert.True(DateTime.UtcNow < until, "the reader never opened the file");
+                Thread.Sleep(20);
+            }
+
+            File.WriteAllText(PathName, $"{reader.Id}\n");
+            Assert.False(PidFile.HoldsLock(reader.Id, Identity(PathName)));
+            Assert.True(PidFile.HoldsLock(Environment.ProcessId, Identity(PathName)));
+            PidFileStatus status = PidFile.Inspect(PathName);
+            Assert.Equal((true, Environment.ProcessId), (status.Running, status.Pid));
+        }
+        finally
+        {
+            reader.Kill();
+            reader.WaitForExit();
+        }
+    }
+
+    [Theory]
+    [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: OFDLCK  ADVISORY  WRITE -1 00:2e:1234 0 EOF\n", true)]
+    [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: OFDLCK  ADVISORY  READ -1 00:2e:1234 0 EOF\n", false)]
+    [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: POSIX  ADVISORY  WRITE 42 00:2e:1234 0 EOF\n", false)]
+    [InlineData("pos:\t0\nflags:\t02100000\nmnt_id:\t25\n", false)]
+    public void Only_an_OFD_write_lock_line_counts(string fdinfo, bool holds)
+    {
+        Assert.Equal(holds, PidFile.HasWriteLockLine(fdinfo.Split('\n')));
+    }
+
+    [Fact]
+    public void A_stale_file_is_removed_by_the_controller_only_when_it_names_the_stopped_pid_and_is_unlocked()
+    {
+        File.WriteAllText(PathName, "4194303\n");
+        Assert.False(PidFile.RemoveStale(PathName, 4194302));
+        Assert.True(File.Exists(PathName));
+        using (PidFile.Acquire(PathName, 4194303))
+        {
+            Assert.False(PidFile.RemoveStale(PathName, 4194303)); // locked: a daemon runs
+            Assert.True(File.Exists(PathName));
+        }
+
+        File.WriteAllText(PathName, "4194303\n");
+        Assert.True(PidFile.RemoveStale(PathName, 4194303));
+        Assert.False(File.Exists(PathName));
+    }
+
+    private static Interop.FileIdentity Identity(string path)
+    {
+        Assert.True(Interop.Libc.TryStat(-1, path, out Interop.FileIdentity identity, out _));
+        return identity;
+    }
+
+    private static bool HasOpen(int pid, string path)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Any(l => new FileInfo(l).LinkTarget == path);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static int Run(string program, params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, arguments))!;
+        process.WaitForExit();
+        return process.ExitCode;
     }
 }

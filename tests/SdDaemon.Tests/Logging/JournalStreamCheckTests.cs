@@ -57,7 +57,7 @@ public sealed class JournalStreamCheckTests
     }
 
     [Fact]
-    public void A_closed_descriptor_never_matches()
+    public void A_closed_handle_is_refused_with_ObjectDisposedException()
     {
         var file = File.OpenHandle(Path.GetTempFileName(), FileMode.Open);
         string value = JournalStreamCheck.Describe(file)!;
