@@ -5,19 +5,23 @@ namespace SdDaemon.Testing;
 
 /// <summary>
 /// One datagram received by a <see cref="NotifyReceiver"/>, read the way systemd's manager reads
-/// it (spec N-6..N-8): lines split on <c>\n</c> and <c>\r</c>, backslash escapes kept, empty lines
-/// skipped, the first occurrence of a key wins. A datagram the manager would drop has a
+/// it (spec N-6..N-8, as newer managers do): lines split on <c>\n</c> and <c>\r</c>, a backslash
+/// escapes the next character (which is then taken literally, the backslash dropped), empty lines
+/// skipped, the first occurrence of a key wins, BARRIER=1 only alone. (systemd 252 keeps the
+/// backslashes in the text instead.) A datagram the manager would drop has a
 /// <see cref="DropReason"/> and no <see cref="Lines"/>. Dispose it to close received descriptors.
 /// </summary>
 public sealed class NotifyMessage : IDisposable
 {
-    internal NotifyMessage(byte[] data, int pid, uint uid, uint gid, IReadOnlyList<SafeFileHandle> files, string? dropReason, IReadOnlyList<string> lines)
+    private readonly List<SafeFileHandle> _files;
+
+    internal NotifyMessage(byte[] data, int pid, uint uid, uint gid, List<SafeFileHandle> files, string? dropReason, IReadOnlyList<string> lines)
     {
         Data = data;
         Pid = pid;
         Uid = uid;
         Gid = gid;
-        Files = files;
+        _files = files;
         DropReason = dropReason;
         Lines = lines;
     }
@@ -34,8 +38,29 @@ public sealed class NotifyMessage : IDisposable
     /// <summary>The sender's gid from SCM_CREDENTIALS.</summary>
     public uint Gid { get; }
 
-    /// <summary>Descriptors received with SCM_RIGHTS (CLOEXEC), owned by this message until taken.</summary>
-    public IReadOnlyList<SafeFileHandle> Files { get; }
+    /// <summary>Descriptors received with SCM_RIGHTS (CLOEXEC), owned by this message until <see cref="TakeFiles"/>.</summary>
+    public IReadOnlyList<SafeFileHandle> Files
+    {
+        get
+        {
+            lock (_files)
+            {
+                return _files.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Hands the received descriptors to the caller, who then owns (and closes) them; the
+    /// message, and the receiver's <see cref="NotifyReceiver.Dispose"/>, no longer close them.</summary>
+    public IReadOnlyList<SafeFileHandle> TakeFiles()
+    {
+        lock (_files)
+        {
+            SafeFileHandle[] taken = _files.ToArray();
+            _files.Clear();
+            return taken;
+        }
+    }
 
     /// <summary>Why systemd's manager would ignore this datagram; null when it would process it.</summary>
     public string? DropReason { get; }
@@ -71,7 +96,7 @@ public sealed class NotifyMessage : IDisposable
     /// <summary>Closes the received descriptors that were not taken.</summary>
     public void Dispose()
     {
-        foreach (SafeFileHandle file in Files)
+        foreach (SafeFileHandle file in TakeFiles())
         {
             file.Dispose();
         }
@@ -79,7 +104,7 @@ public sealed class NotifyMessage : IDisposable
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"pid={Pid} uid={Uid} gid={Gid} fds={Files.Count}{(DropReason is null ? "" : " dropped: " + DropReason)} {Text.Replace("\n", "\\n", StringComparison.Ordinal)}";
+        $"pid={Pid} uid={Uid} gid={Gid} fds={_files.Count}{(DropReason is null ? "" : " dropped: " + DropReason)} {Text.Replace("\n", "\\n", StringComparison.Ordinal)}";
 
     /// <summary>
     /// The manager's reading of a datagram's text: returns the lines, or null with the reason it
@@ -124,8 +149,8 @@ public sealed class NotifyMessage : IDisposable
                     return null;
                 }
 
-                // EXTRACT_RETAIN_ESCAPE: the backslash and the escaped character both stay.
-                current.Append(c).Append(text[++i]);
+                // The escaped character is taken literally (even a line break) and the backslash goes.
+                current.Append(text[++i]);
                 continue;
             }
 
@@ -146,6 +171,12 @@ public sealed class NotifyMessage : IDisposable
         if (current.Length > 0)
         {
             lines.Add(current.ToString());
+        }
+
+        if (lines.Contains("BARRIER=1") && lines.Count > 1)
+        {
+            dropReason = "BARRIER=1 with other assignments";
+            return null;
         }
 
         return lines;

@@ -32,7 +32,8 @@ public sealed class NotifyReceiver : IDisposable
     /// <summary>The value for a child's NOTIFY_SOCKET: the socket's path, or <c>@name</c> for an abstract one.</summary>
     public string NotifySocket { get; }
 
-    /// <summary>Close the descriptor of each <c>BARRIER=1</c> message on receipt, as the manager does. Default true.</summary>
+    /// <summary>Close the descriptors of each <c>BARRIER=1</c> message (and of each message the manager would
+    /// drop) on receipt, as the manager does. Default true.</summary>
     public bool AcknowledgeBarriers { get; set; } = true;
 
     /// <summary>Every message received so far, in order.</summary>
@@ -285,7 +286,7 @@ public sealed class NotifyReceiver : IDisposable
 
         byte[] data = buffer.AsSpan(0, Math.Min(size, buffer.Length)).ToArray();
         lines ??= [];
-        if (AcknowledgeBarriers && lines.Contains("BARRIER=1"))
+        if (AcknowledgeBarriers && (lines.Contains("BARRIER=1") || (dropReason is not null && files.Count > 0)))
         {
             foreach (SafeFileHandle file in files)
             {

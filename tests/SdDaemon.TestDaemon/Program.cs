@@ -5,6 +5,8 @@
 //   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
 //   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
 //   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
+//   status-burst=N (STATUS=burst 1 .. STATUS=burst N as fast as possible)
+//   status-as-child=TEXT (STATUS=TEXT sent with a child's pid in SCM_CREDENTIALS)
 //   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
 //   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
 //   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
@@ -59,6 +61,8 @@ foreach (string step in args)
         "fdstore" => FdStore(arg),
         "fdstore-new" => Environment.GetEnvironmentVariable("LISTEN_FDS") is null ? FdStore(arg) : "passed back, not stored again",
         "await" => Await(arg),
+        "status-burst" => StatusBurst(int.Parse(arg, CultureInfo.InvariantCulture)),
+        "status-as-child" => StatusAsChild(arg),
         "ready-unset" => Notification.Ready.Send(unsetEnvironment: true).ToString(),
         "child-env" => ChildEnvironment(arg),
         "show" => Show(arg),
@@ -221,6 +225,29 @@ string FdStore(string arg)
     var file = File.Open(arg[(colon + 1)..], FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
     keep.Add(file);
     return new Notification(NotifyState.FdStore, NotifyState.FdName(arg[..colon])) { Files = [file.SafeFileHandle] }.Send().ToString();
+}
+
+string StatusBurst(int count)
+{
+    for (int i = 1; i <= count; i++)
+    {
+        NotifyResult sent = Notification.Status($"burst {i}").Send();
+        if (!sent.IsSent)
+        {
+            return $"failed at {i}: {sent}";
+        }
+    }
+
+    return "sent";
+}
+
+string StatusAsChild(string text)
+{
+    using var child = Process.Start(new ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
+    NotifyResult sent = new Notification(NotifyState.Status(text)) { Pid = child.Id }.Send();
+    child.Kill();
+    child.WaitForExit();
+    return $"{child.Id} {sent}";
 }
 
 string ChildEnvironment(string path)

@@ -100,9 +100,18 @@ internal static class SystemdNumber
     {
         value = 0;
         negative = false;
+        // systemd skips its WHITESPACE (" \t\n\r") before looking for a 0b/0o prefix; strtoul then
+        // skips C's isspace (also \v, \f). A prefix after \v or \f is therefore not one.
         int i = 0;
+        while (i < text.Length && text[i] is ' ' or '\t' or '\n' or '\r')
+        {
+            i++;
+        }
+
+        bool prefixesAllowed = true;
         while (i < text.Length && IsCSpace(text[i]))
         {
+            prefixesAllowed = false;
             i++;
         }
 
@@ -121,12 +130,12 @@ internal static class SystemdNumber
             numberBase = 16;
             i += 2;
         }
-        else if (!signed && rest.Length >= 2 && rest[0] == '0' && (rest[1] | 0x20) == 'o')
+        else if (!signed && prefixesAllowed && rest.Length >= 2 && rest[0] == '0' && (rest[1] | 0x20) == 'o')
         {
             numberBase = 8;
             i += 2;
         }
-        else if (!signed && rest.Length >= 2 && rest[0] == '0' && (rest[1] | 0x20) == 'b')
+        else if (!signed && prefixesAllowed && rest.Length >= 2 && rest[0] == '0' && (rest[1] | 0x20) == 'b')
         {
             numberBase = 2;
             i += 2;

@@ -34,6 +34,8 @@ internal static class Errno
     public const int ECONNREFUSED = 111;
     public const int ECONNRESET = 104;
     public const int EDESTADDRREQ = 89;
+    public const int EADDRINUSE = 98;
+    public const int EINPROGRESS = 115;
 
     /// <summary>systemd's ERRNO_IS_NOT_SUPPORTED: the kernel lacks this protocol, family or type.</summary>
     public static bool IsNotSupported(int errno) =>

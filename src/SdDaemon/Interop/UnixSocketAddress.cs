@@ -4,7 +4,7 @@ namespace SdDaemon.Interop;
 
 /// <summary>
 /// struct sockaddr_un for a path or an abstract name (<c>@name</c>): the one place that encodes
-/// one. A path counts its trailing NUL in the address length; an abstract name (a leading NUL in
+/// one, with libsystemd's limits. A path counts its trailing NUL in the address length; an abstract name (a leading NUL in
 /// place of <c>@</c>) does not, because its length is part of its identity (spec N-2).
 /// </summary>
 internal static class UnixSocketAddress
@@ -25,11 +25,13 @@ internal static class UnixSocketAddress
         }
 
         bool isAbstract = path[0] == (byte)'@';
-        int maxLength = isAbstract ? SunPathLength : SunPathLength - 1;
+        // libsystemd (sockaddr_un_set_path) allows 107 bytes for both forms, counting the '@', and
+        // says EINVAL for an abstract name that is too long, ENAMETOOLONG for a path.
+        const int maxLength = SunPathLength - 1;
         if (path.Length > maxLength)
         {
-            detail = $"'{text}' is {path.Length} bytes long; an {(isAbstract ? "abstract name" : "AF_UNIX path")} fits at most {maxLength}";
-            return Errno.ENAMETOOLONG;
+            detail = $"'{text}' is {path.Length} bytes long; an {(isAbstract ? "abstract name" : "AF_UNIX path")} may have at most {maxLength}";
+            return isAbstract ? Errno.EINVAL : Errno.ENAMETOOLONG;
         }
 
         if (!isAbstract && Array.IndexOf(path, (byte)0) >= 0)

@@ -34,6 +34,7 @@ public sealed class NotifyChannel : IDisposable
     private string? _environmentValue;
     private long _environmentReadAt = long.MinValue;
     private readonly object _gate = new();
+    private readonly object _environmentGate = new();
     private volatile Target? _target;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
@@ -49,8 +50,9 @@ public sealed class NotifyChannel : IDisposable
     /// The process-wide channel that follows <c>$NOTIFY_SOCKET</c>; used by <see cref="Notification.Send"/>.
     /// It re-reads the variable when it last read it 100 ms ago or more, after a send that found
     /// nobody listening, and after an <c>unsetEnvironment</c>: reading .NET's environment allocates a
-    /// new string each time, and a watchdog ping must allocate nothing. A change made with
-    /// Environment.SetEnvironmentVariable is therefore followed within 100 ms.
+    /// new string each time (80 bytes for a typical NOTIFY_SOCKET on .NET 10), so sends in quick
+    /// succession allocate nothing and a ping every few seconds allocates that one string. A change
+    /// made with Environment.SetEnvironmentVariable is followed within 100 ms.
     /// </summary>
     public static NotifyChannel Default { get; } = new(ProcessEnvironmentSource.Instance, null, DefaultRecheckInterval);
 
@@ -88,15 +90,15 @@ public sealed class NotifyChannel : IDisposable
     [SupportedOSPlatform("linux")]
     public NotifyResult Send(Notification notification, bool unsetEnvironment = false)
     {
-        ArgumentNullException.ThrowIfNull(notification);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (notification.StoresFiles && notification.Files.Count == 0)
-        {
-            throw new ArgumentException("FDSTORE=1 needs at least one descriptor in Files.", nameof(notification));
-        }
-
         try
         {
+            ArgumentNullException.ThrowIfNull(notification);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (notification.StoresFiles && notification.Files.Count == 0)
+            {
+                throw new ArgumentException("FDSTORE=1 needs at least one descriptor in Files.", nameof(notification));
+            }
+
             return SendCore(notification);
         }
         finally
@@ -114,14 +116,14 @@ public sealed class NotifyChannel : IDisposable
     [SupportedOSPlatform("linux")]
     public unsafe NotifyResult Barrier(TimeSpan timeout, bool unsetEnvironment = false)
     {
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        }
-
-        ObjectDisposedException.ThrowIf(_disposed, this);
         try
         {
+            if (timeout != Timeout.InfiniteTimeSpan)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+            }
+
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (!OperatingSystem.IsLinux())
             {
                 return NotifyResult.NotListening;
@@ -185,47 +187,64 @@ public sealed class NotifyChannel : IDisposable
             return NotifyResult.NotListening; // not a systemd platform: never under a manager
         }
 
-        string? text = _fixedAddress ?? ReadNotifySocket();
-        if (text is null)
+        for (int attempt = 0; ; attempt++)
         {
-            return NotifyResult.NotListening; // spec N-1
-        }
+            string? text = _fixedAddress ?? ReadNotifySocket();
+            if (text is null)
+            {
+                return NotifyResult.NotListening; // spec N-1
+            }
 
-        Target target = GetTarget(text);
-        if (target.Address is not { } address)
-        {
-            return NotifyResult.Failure(target.ParseErrno, target.ParseDetail);
-        }
+            Target target = GetTarget(text);
+            if (target.Address is not { } address)
+            {
+                return NotifyResult.Failure(target.ParseErrno, target.ParseDetail);
+            }
 
-        NotifyResult result = address.Family == Libc.AF_UNIX
-            ? SendUnix(target, notification)
-            : SendPerMessageSocket(address, notification);
-        if (result.Errno is Errno.ECONNREFUSED or Errno.ENOENT)
-        {
-            Volatile.Write(ref _environmentReadAt, long.MinValue); // the manager moved? look again next time
-        }
+            NotifyResult result = address.Family == Libc.AF_UNIX
+                ? SendUnix(target, notification)
+                : SendPerMessageSocket(address, notification);
+            if (result.IsFailed && target.IsDisposed && attempt == 0)
+            {
+                continue; // NOTIFY_SOCKET changed under us and another thread replaced the target: once more
+            }
 
-        return result;
+            if (result.Errno is Errno.ECONNREFUSED or Errno.ENOENT)
+            {
+                Volatile.Write(ref _environmentReadAt, long.MinValue); // the manager moved? look again next time
+            }
+
+            return result;
+        }
     }
 
     private string? ReadNotifySocket()
     {
         long now = System.Environment.TickCount64;
         long readAt = Volatile.Read(ref _environmentReadAt);
-        if (readAt == long.MinValue || now - readAt >= _recheckMilliseconds)
+        if (readAt != long.MinValue && now - readAt < _recheckMilliseconds)
         {
-            // Races between threads here are benign: each stores a value it has just read.
-            Volatile.Write(ref _environmentValue, _environment.Get(EnvironmentVariables.NotifySocket));
-            Volatile.Write(ref _environmentReadAt, now);
+            return Volatile.Read(ref _environmentValue);
         }
 
-        return Volatile.Read(ref _environmentValue);
+        // Re-reads and unsets are serialized, so a value read before an unset is never stored after it.
+        lock (_environmentGate)
+        {
+            string? value = _environment.Get(EnvironmentVariables.NotifySocket);
+            Volatile.Write(ref _environmentValue, value);
+            Volatile.Write(ref _environmentReadAt, now);
+            return value;
+        }
     }
 
     private void UnsetEnvironment()
     {
-        _environment.Remove(EnvironmentVariables.NotifySocket);
-        Volatile.Write(ref _environmentReadAt, long.MinValue);
+        lock (_environmentGate)
+        {
+            _environment.Remove(EnvironmentVariables.NotifySocket);
+            Volatile.Write(ref _environmentValue, null);
+            Volatile.Write(ref _environmentReadAt, long.MinValue);
+        }
     }
 
     private Target GetTarget(string text)
@@ -300,23 +319,23 @@ public sealed class NotifyChannel : IDisposable
     private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification)
     {
         int type = address.SocketType == 0 ? Libc.SOCK_DGRAM : address.SocketType;
-        int fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC, 0);
+        int fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
         if (fd < 0)
         {
-            int error = Libc.LastErrno;
+            int socketError = Libc.LastErrno;
             // QEMU and this kind of host lack AF_VSOCK datagrams (ENODEV): plain "vsock:" falls
             // back to SEQPACKET, then STREAM, as libsystemd does (spec N-4).
-            if (!(Errno.IsNotSupported(error) || error == Errno.ENODEV) || address.SocketType != 0)
+            if (!(Errno.IsNotSupported(socketError) || socketError == Errno.ENODEV) || address.SocketType != 0)
             {
-                return NotifyResult.Failure(error, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
+                return NotifyResult.Failure(socketError, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
             }
 
             type = Libc.SOCK_SEQPACKET;
-            fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC, 0);
+            fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
             if (fd < 0 && Errno.IsNotSupported(Libc.LastErrno))
             {
                 type = Libc.SOCK_STREAM;
-                fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC, 0);
+                fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
             }
 
             if (fd < 0)
@@ -326,18 +345,33 @@ public sealed class NotifyChannel : IDisposable
         }
 
         using var handle = new FileDescriptorHandle(fd);
+        long deadline = Deadline(_sendTimeout);
+        int error = BindPrivilegedVsockPort(fd);
+        if (error != 0)
+        {
+            return NotifyResult.Failure(error, "cannot bind the vsock notify socket to a privileged port");
+        }
+
         SetSendBuffer(fd);
         fixed (byte* sockaddr = address.SockAddr)
         {
             // Connection-oriented types connect first; datagrams are connected too, so that the
-            // same send path serves both.
+            // same send path serves both. Non-blocking, so the handshake is bounded by SendTimeout.
             if (Libc.Connect(fd, sockaddr, (uint)address.SockAddr.Length) != 0)
             {
-                return NotifyResult.Failure(Libc.LastErrno, $"cannot connect to NOTIFY_SOCKET '{address.Text}'");
+                error = Libc.LastErrno;
+                if (error == Errno.EINPROGRESS)
+                {
+                    error = WaitFor(fd, Libc.POLLOUT, deadline, out int waitError) ? SocketError(fd) : (waitError == 0 ? Errno.ETIMEDOUT : waitError);
+                }
+
+                if (error != 0)
+                {
+                    return NotifyResult.Failure(error, $"cannot connect to NOTIFY_SOCKET '{address.Text}'");
+                }
             }
         }
 
-        _ = Libc.Fcntl(fd, 4 /* F_SETFL */, Libc.O_NONBLOCK);
         bool isStream = type == Libc.SOCK_STREAM;
         int errno = Transmit(fd, notification, isStream);
         if (errno != 0)
@@ -354,7 +388,7 @@ public sealed class NotifyChannel : IDisposable
                 return NotifyResult.Failure(Libc.LastErrno, "cannot shut down the notify connection");
             }
 
-            if (!WaitFor(fd, Libc.POLLIN, Deadline(_sendTimeout), out errno))
+            if (!WaitFor(fd, Libc.POLLIN, deadline, out errno))
             {
                 return NotifyResult.Failure(errno == 0 ? Errno.ETIMEDOUT : errno, "the receiver did not close the vsock connection");
             }
@@ -373,6 +407,41 @@ public sealed class NotifyChannel : IDisposable
         }
 
         return NotifyResult.Sent;
+    }
+
+    /// <summary>
+    /// As libsystemd (vsock_bind_privileged_port): bind to the highest free port below 1024, so that
+    /// the host can tell a privileged sender; not being privileged is not an error.
+    /// </summary>
+    private static unsafe int BindPrivilegedVsockPort(int fd)
+    {
+        byte* sockaddr = stackalloc byte[16];
+        new Span<byte>(sockaddr, 16).Clear();
+        *(ushort*)sockaddr = Libc.AF_VSOCK;
+        *(uint*)(sockaddr + 8) = uint.MaxValue; // VMADDR_CID_ANY
+        for (uint port = 1023; port > 0; port--)
+        {
+            *(uint*)(sockaddr + 4) = port;
+            if (Libc.Bind(fd, sockaddr, 16) == 0)
+            {
+                return 0;
+            }
+
+            int errno = Libc.LastErrno;
+            if (errno != Errno.EADDRINUSE)
+            {
+                return errno is Errno.EACCES or Errno.EPERM ? 0 : errno;
+            }
+        }
+
+        return 0;
+    }
+
+    private static unsafe int SocketError(int fd)
+    {
+        int error = 0;
+        uint length = sizeof(int);
+        return Libc.GetSockOpt(fd, Libc.SOL_SOCKET, 4 /* SO_ERROR */, &error, &length) == 0 ? error : Libc.LastErrno;
     }
 
     /// <summary>
@@ -488,7 +557,7 @@ public sealed class NotifyChannel : IDisposable
                         return waitError == 0 ? Errno.EAGAIN : waitError;
                     }
 
-                    if (sendCredentials)
+                    if (sendCredentials && offset == 0)
                     {
                         // Spec N-10: the kernel refused our explicit credentials (no privilege for
                         // that pid, a pid in another namespace): retry once with its own, keeping the fds.
@@ -541,8 +610,14 @@ public sealed class NotifyChannel : IDisposable
     private static int ReadIdsDiffer() =>
         Libc.GetUid() != Libc.GetEUid() || Libc.GetGid() != Libc.GetEGid() ? 1 : 0;
 
-    private static long Deadline(TimeSpan timeout) =>
-        timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+    /// <summary>A Stopwatch deadline; spans too long to add (over about 100 years) mean never.</summary>
+    private static long Deadline(TimeSpan timeout)
+    {
+        double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
+        return timeout == Timeout.InfiniteTimeSpan || ticks >= long.MaxValue / 2
+            ? long.MaxValue
+            : Stopwatch.GetTimestamp() + (long)ticks;
+    }
 
     private static int RemainingMilliseconds(long deadline)
     {
@@ -557,7 +632,7 @@ public sealed class NotifyChannel : IDisposable
             return 0;
         }
 
-        return (int)Math.Min(int.MaxValue, (remaining * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+        return (int)Math.Min(int.MaxValue, Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency));
     }
 
     /// <summary>poll() for <paramref name="events"/> until the deadline, riding out EINTR.
@@ -665,6 +740,8 @@ public sealed class NotifyChannel : IDisposable
                 return socket;
             }
         }
+
+        public bool IsDisposed => Volatile.Read(ref _disposed);
 
         public void Invalidate(FileDescriptorHandle socket)
         {

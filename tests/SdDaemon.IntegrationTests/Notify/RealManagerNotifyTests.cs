@@ -131,11 +131,12 @@ public sealed class RealManagerNotifyTests(SystemdUserManager manager)
         try
         {
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", $"StandardOutput=append:{output}",
-                .. TestDaemon.Command("ready", "status=phase 2", "barrier=5000", $"show={unit}:StatusText", "wait")]).EnsureSuccess("systemd-run");
+                .. TestDaemon.Command("ready", "status-burst=2000", "barrier=10000", $"show={unit}:StatusText", "wait")]).EnsureSuccess("systemd-run");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            // 2000 datagrams queue up at the manager; once the barrier returned, it has read them all.
             string text = WaitForFileLine(output, "show: ");
-            Assert.Contains("barrier: sent\n", File.ReadAllText(output));
-            Assert.Equal("show: phase 2", text);
+            Assert.Contains("status-burst: sent\nbarrier: sent\n", File.ReadAllText(output));
+            Assert.Equal("show: burst 2000", text);
         }
         finally
         {
@@ -158,6 +159,28 @@ public sealed class RealManagerNotifyTests(SystemdUserManager manager)
             string childPid = line.Split(' ')[1];
             Assert.EndsWith(" sent", line, StringComparison.Ordinal);
             Assert.Equal(childPid, manager.WaitForProperty(unit, "MainPID", childPid, Patience));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    [SystemdFact]
+    public void N10_credentials_of_a_child_are_what_the_manager_sees_so_NotifyAccess_main_ignores_them()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("childcred");
+        string output = Path.Combine(Directory.CreateTempSubdirectory("sdd-childcred-").FullName, "out");
+        try
+        {
+            // If SCM_CREDENTIALS were not sent (or the kernel's were used), the manager would take
+            // the status from the main process and show it.
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main", "-p", $"StandardOutput=append:{output}",
+                .. TestDaemon.Command("status=from main", "ready", "status-as-child=from the child", "barrier=5000", $"show={unit}:StatusText", "wait")]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            Assert.EndsWith(" sent", WaitForFileLine(output, "status-as-child: "), StringComparison.Ordinal);
+            Assert.Equal("show: from main", WaitForFileLine(output, "show: "));
         }
         finally
         {

@@ -25,13 +25,14 @@ public sealed class NotifySocketAddressTests
     }
 
     [Fact]
-    public void N3_a_path_fits_107_bytes_and_an_abstract_name_108()
+    public void N3_a_path_and_an_abstract_name_fit_107_bytes_as_in_libsystemd()
     {
         Assert.Equal(0, NotifySocketAddress.TryParse("/" + new string('p', 106), out _, out _));
         Assert.Equal(Errno.ENAMETOOLONG, NotifySocketAddress.TryParse("/" + new string('p', 107), out _, out string? detail));
         Assert.Contains("108 bytes", detail, StringComparison.Ordinal);
-        Assert.Equal(0, NotifySocketAddress.TryParse("@" + new string('a', 107), out _, out _));
-        Assert.Equal(Errno.ENAMETOOLONG, NotifySocketAddress.TryParse("@" + new string('a', 108), out _, out _));
+        Assert.Equal(0, NotifySocketAddress.TryParse("@" + new string('a', 106), out NotifySocketAddress? a, out _));
+        Assert.Equal(2 + 107, a!.SockAddr.Length);
+        Assert.Equal(Errno.EINVAL, NotifySocketAddress.TryParse("@" + new string('a', 107), out _, out _));
     }
 
     [Theory]

@@ -12,6 +12,8 @@ public sealed class SystemdNumberTests
     [InlineData("42", 42UL)]
     [InlineData("  42", 42UL)]       // leading whitespace skipped
     [InlineData("\t\n 7", 7UL)]
+    [InlineData("\v12", 12UL)]         // strtoul skips \v too
+    [InlineData("\v0x10", 16UL)]       // strtoul's own 0x
     [InlineData("+42", 42UL)]
     [InlineData("0x1F", 31UL)]
     [InlineData("0X1f", 31UL)]
@@ -38,6 +40,7 @@ public sealed class SystemdNumberTests
     [InlineData("0b2", Errno.EINVAL)]
     [InlineData("-0b1", Errno.EINVAL)]  // systemd strips 0b before a sign is seen
     [InlineData("+0o7", Errno.EINVAL)]
+    [InlineData("\v0b1", Errno.EINVAL)] // systemd's WHITESPACE has no \v: no 0b prefix after it
     [InlineData("-1", Errno.ERANGE)]
     [InlineData("18446744073709551616", Errno.ERANGE)]
     [InlineData("99999999999999999999999", Errno.ERANGE)]

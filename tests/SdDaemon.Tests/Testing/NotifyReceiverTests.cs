@@ -35,11 +35,19 @@ public sealed class NotifyReceiverTests : IDisposable
     }
 
     [Fact]
-    public void N7_a_backslash_escapes_the_next_byte_and_is_kept()
+    public void N7_a_backslash_escapes_the_next_byte_which_is_taken_literally()
     {
-        using NotifyMessage m = SendRaw("STATUS=C:\\\nREADY=1\nX_A=a\\\\b");
-        Assert.Equal(["STATUS=C:\\\nREADY=1", "X_A=a\\\\b"], m.Lines);
+        using NotifyMessage m = SendRaw("STATUS=C:\\\nREADY=1\nX_A=a\\\\b\nX_B=\\q");
+        Assert.Equal(["STATUS=C:\nREADY=1", "X_A=a\\b", "X_B=q"], m.Lines);
         Assert.Null(m.Get("READY"));
+    }
+
+    [Fact]
+    public void N14_BARRIER_1_with_other_assignments_is_dropped_and_its_fd_closed()
+    {
+        using NotifyMessage m = SendRaw("BARRIER=1\nREADY=1");
+        Assert.Equal("BARRIER=1 with other assignments", m.DropReason);
+        Assert.Empty(m.Lines);
     }
 
     [Fact]
