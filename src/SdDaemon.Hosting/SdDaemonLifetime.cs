@@ -114,7 +114,7 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
         _extender = TimeoutExtender.Start(_notifier, _options);
     }
 
-    private void OnTerminate(PosixSignalContext context)
+    internal void OnTerminate(PosixSignalContext context)
     {
         context.Cancel = true; // stop the host our way; Main returns and the process exits 0
         if (_options.DrainDelay > TimeSpan.Zero && Interlocked.Exchange(ref _stopping, 1) == 0)

@@ -104,6 +104,64 @@ public sealed class SdDaemonLifetimeTests : IDisposable
         Assert.Equal(NotifyOutcome.NotListening, notifier.SetStatus("x").Outcome);
     }
 
+    [Fact]
+    public async Task A_slow_start_extends_the_managers_timeout_until_READY_and_no_longer()
+    {
+        using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().BuildServiceProvider(),
+            new SdDaemonHostOptions { TimeoutExtensionInterval = TimeSpan.FromMilliseconds(100), ReadyStatus = null });
+        await lifetime.WaitForStartAsync(CancellationToken.None);
+        // Each extension asks for twice the interval from now.
+        Assert.Equal("EXTEND_TIMEOUT_USEC=200000", _receiver.Receive(Wait)!.Text);
+        Assert.Equal("EXTEND_TIMEOUT_USEC=200000", _receiver.Receive(Wait)!.Text);
+        _started.Cancel();
+        NotifyMessage ready;
+        while ((ready = _receiver.Receive(Wait)!).Text != "READY=1")
+        {
+            Assert.Equal("EXTEND_TIMEOUT_USEC=200000", ready.Text); // one may have been on its way
+        }
+
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(350)));
+    }
+
+    [Fact]
+    public async Task Lame_duck_SIGTERM_says_STOPPING_and_draining_at_once_and_stops_the_host_after_the_delay()
+    {
+        var stopped = new TaskCompletionSource<DateTime>();
+        _application.Setup(a => a.StopApplication()).Callback(() => stopped.TrySetResult(DateTime.UtcNow));
+        using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().BuildServiceProvider(),
+            new SdDaemonHostOptions { DrainDelay = TimeSpan.FromMilliseconds(400) });
+        await lifetime.WaitForStartAsync(CancellationToken.None);
+        var context = new System.Runtime.InteropServices.PosixSignalContext(System.Runtime.InteropServices.PosixSignal.SIGTERM);
+        DateTime signalled = DateTime.UtcNow;
+        lifetime.OnTerminate(context);
+        Assert.True(context.Cancel); // the runtime must not end the process: the host stops it
+        Assert.Equal("STOPPING=1\nSTATUS=draining", _receiver.Receive(Wait)!.Text);
+        Assert.False(stopped.Task.IsCompleted);
+        DateTime stopAt = await stopped.Task.WaitAsync(Wait);
+        Assert.True(stopAt - signalled >= TimeSpan.FromMilliseconds(390), (stopAt - signalled).ToString());
+        _stopping.Cancel();
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(100))); // STOPPING=1 is not sent twice
+    }
+
+    [Fact]
+    public void NOTIFY_SOCKET_is_hidden_from_children_but_the_host_keeps_notifying()
+    {
+        string? saved = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+        try
+        {
+            Environment.SetEnvironmentVariable("NOTIFY_SOCKET", _receiver.NotifySocket);
+            using var notifier = new SystemdNotifier(hideFromChildren: true);
+            Assert.Null(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"));
+            Assert.True(notifier.IsUnderManager);
+            Assert.True(notifier.SetStatus("still reaching the manager").IsSent);
+            Assert.Equal("STATUS=still reaching the manager", _receiver.Receive(Wait)!.Text);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("NOTIFY_SOCKET", saved);
+        }
+    }
+
     private sealed class FixedSource(IConfigurationProvider provider) : IConfigurationSource
     {
         public IConfigurationProvider Build(IConfigurationBuilder builder) => provider;
