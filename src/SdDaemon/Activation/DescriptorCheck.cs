@@ -107,10 +107,37 @@ public static class DescriptorCheck
 
     /// <summary>sd_is_socket: is <paramref name="fd"/> a socket of this family (<see cref="AddressFamily.Unspecified"/>:
     /// any) and type (<see cref="SocketType.Unknown"/>: any), listening (true), not listening (false) or either (null)?</summary>
-    /// <exception cref="ArgumentException">A family other than Unspecified, InterNetwork, InterNetworkV6 or Unix.</exception>
-    public static CheckResult IsSocket(int fd, AddressFamily family = AddressFamily.Unspecified, SocketType type = SocketType.Unknown, bool? listening = null)
+    /// <exception cref="ArgumentException">A family other than Unspecified, InterNetwork, InterNetworkV6 or Unix
+    /// (use <see cref="IsSocket(int, int, SocketType, bool?)"/> with the AF_* number for any other family).</exception>
+    public static CheckResult IsSocket(int fd, AddressFamily family = AddressFamily.Unspecified, SocketType type = SocketType.Unknown, bool? listening = null) =>
+        IsSocketOfDomain(fd, ToDomain(family, nameof(family)), type, listening);
+
+    /// <inheritdoc cref="IsSocket(int, AddressFamily, SocketType, bool?)"/>
+    public static CheckResult IsSocket(SafeHandle handle, AddressFamily family = AddressFamily.Unspecified, SocketType type = SocketType.Unknown, bool? listening = null) =>
+        With(handle, fd => IsSocket(fd, family, type, listening));
+
+    /// <summary>
+    /// sd_is_socket with the family as the Linux AF_* number, so that every family works, including
+    /// those .NET does not model (AF_NETLINK=16, AF_PACKET=17, AF_VSOCK=40, ...): is <paramref name="fd"/>
+    /// a socket of this family (0: any) and type (<see cref="SocketType.Unknown"/>: any), listening
+    /// (true), not listening (false) or either (null)? A negative family fails with EINVAL, as in libsystemd.
+    /// </summary>
+    public static CheckResult IsSocket(int fd, int family, SocketType type = SocketType.Unknown, bool? listening = null)
     {
-        int domain = ToDomain(family, nameof(family));
+        if (fd < 0)
+        {
+            return CheckResult.Failure(Errno.EBADF);
+        }
+
+        return family < 0 ? CheckResult.Failure(Errno.EINVAL) : IsSocketOfDomain(fd, family, type, listening);
+    }
+
+    /// <inheritdoc cref="IsSocket(int, int, SocketType, bool?)"/>
+    public static CheckResult IsSocket(SafeHandle handle, int family, SocketType type = SocketType.Unknown, bool? listening = null) =>
+        With(handle, fd => IsSocket(fd, family, type, listening));
+
+    private static CheckResult IsSocketOfDomain(int fd, int domain, SocketType type, bool? listening)
+    {
         CheckResult r = IsSocketInternal(fd, type, listening);
         if (r.Outcome != CheckOutcome.Yes || domain == 0)
         {
@@ -131,10 +158,6 @@ public static class DescriptorCheck
 
         return CheckResult.From(BitConverter.ToUInt16(address) == domain);
     }
-
-    /// <inheritdoc cref="IsSocket(int, AddressFamily, SocketType, bool?)"/>
-    public static CheckResult IsSocket(SafeHandle handle, AddressFamily family = AddressFamily.Unspecified, SocketType type = SocketType.Unknown, bool? listening = null) =>
-        With(handle, fd => IsSocket(fd, family, type, listening));
 
     /// <summary>sd_is_socket_inet: is <paramref name="fd"/> an IPv4 or IPv6 socket (<paramref name="family"/>
     /// Unspecified: either), of this type and listening state, bound to <paramref name="port"/> (0: any port)?</summary>
@@ -441,7 +464,7 @@ public static class DescriptorCheck
         AddressFamily.Unix => Libc.AF_UNIX,
         AddressFamily.InterNetwork => Libc.AF_INET,
         AddressFamily.InterNetworkV6 => Libc.AF_INET6,
-        _ => throw new ArgumentException($"Address family {family} is not supported here (Unspecified, Unix, InterNetwork, InterNetworkV6).", parameterName),
+        _ => throw new ArgumentException($"Address family {family} is not supported here (Unspecified, Unix, InterNetwork, InterNetworkV6); pass the Linux AF_* number to IsSocket(int fd, int family, ...) for other families.", parameterName),
     };
 
     private static CheckResult With(SafeHandle handle, Func<int, CheckResult> check)

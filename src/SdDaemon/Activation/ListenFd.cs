@@ -16,8 +16,14 @@ namespace SdDaemon;
 /// <see cref="ToStream"/> each hand ownership to what they return; a second take throws
 /// <see cref="InvalidOperationException"/> instead of producing two owners that would close the
 /// same number twice.</para>
-/// <para>What the descriptor is (<see cref="Kind"/>, the socket properties) is examined once, on
-/// first use, with statx(2) and getsockopt(2).</para>
+/// <para>Ownership is per descriptor number and process-wide: <see cref="ListenFds.Get(bool)"/> called
+/// twice (without <c>unsetEnvironment</c>) returns objects for the same numbers that share one ownership
+/// state, so a descriptor taken through one result shows <see cref="IsTaken"/> in the other, cannot be
+/// taken again, and is closed by neither result's Dispose; disposing one result closes the untaken
+/// descriptors for both. A number whose descriptor is no longer the one examined before (closed by its
+/// taker and reused for another file) gets a fresh state.</para>
+/// <para>What the descriptor is (<see cref="Kind"/>, the socket properties) is examined once, when the
+/// object is made, with statx(2) and getsockopt(2), while the descriptor is still the passed one.</para>
 /// </remarks>
 public sealed class ListenFd : IDisposable
 {
@@ -25,13 +31,16 @@ public sealed class ListenFd : IDisposable
     private const int Taken = 1;
     private const int Closed = 2;
 
-    private int _state;
-    private Info? _info;
+    /// <summary>The ownership of every descriptor number some ListenFd was made for, process-wide.</summary>
+    private static readonly Dictionary<int, Ownership> s_owners = [];
+
+    private readonly Ownership _owner;
 
     internal ListenFd(int fd, string name)
     {
         Fd = fd;
         Name = name;
+        _owner = OwnershipFor(fd);
     }
 
     /// <summary>The descriptor number (3 for the first). Stays readable after the descriptor is taken.</summary>
@@ -42,9 +51,9 @@ public sealed class ListenFd : IDisposable
     public string Name { get; }
 
     /// <summary>True once the descriptor was handed over (<see cref="TakeHandle"/>, <see cref="ToSocket"/>, <see cref="ToStream"/>).</summary>
-    public bool IsTaken => Volatile.Read(ref _state) == Taken;
+    public bool IsTaken => Volatile.Read(ref _owner.State) == Taken;
 
-    /// <summary>What the descriptor refers to; <see cref="FileKind.Unknown"/> if it cannot be examined.</summary>
+    /// <summary>What the descriptor referred to when this object was made; <see cref="FileKind.Unknown"/> if it could not be examined.</summary>
     [SupportedOSPlatform("linux")]
     public FileKind Kind => GetInfo().Kind;
 
@@ -127,6 +136,9 @@ public sealed class ListenFd : IDisposable
     /// Hands the descriptor over as a <see cref="Stream"/>: a <see cref="NetworkStream"/> (owning its
     /// socket) for a connected stream socket such as an Accept=yes connection; a <see cref="FileStream"/>
     /// for a FIFO, regular file or character device, readable and writable as the descriptor was opened.
+    /// A FIFO or device opened with O_NONBLOCK (systemd opens ListenFIFO= and ListenSpecial= so) is
+    /// switched to blocking mode first (fcntl F_SETFL), so that a read waits for data instead of failing
+    /// with EAGAIN; this changes the open file description shared with the manager.
     /// </summary>
     /// <exception cref="InvalidOperationException">A listening or datagram socket, another kind, already taken, or closed.</exception>
     [SupportedOSPlatform("linux")]
@@ -137,16 +149,31 @@ public sealed class ListenFd : IDisposable
             case FileKind.Socket when !IsListening && GetInfo().Type == Libc.SOCK_STREAM:
                 return new NetworkStream(ToSocket(), ownsSocket: true);
             case FileKind.Fifo or FileKind.RegularFile or FileKind.CharacterDevice:
-                int flags = Libc.Fcntl(Fd, Libc.F_GETFL, 0);
-                FileAccess access = (flags & Libc.O_ACCMODE) switch
-                {
-                    Libc.O_RDONLY => FileAccess.Read,
-                    Libc.O_WRONLY => FileAccess.Write,
-                    _ => FileAccess.ReadWrite,
-                };
                 SafeFileHandle handle = TakeHandle();
                 try
                 {
+                    int flags = Libc.Fcntl(Fd, Libc.F_GETFL, 0);
+                    if (flags < 0)
+                    {
+                        throw new IOException($"fcntl(F_GETFL) on fd {Fd} '{Name}' failed: errno {Libc.LastErrno}");
+                    }
+
+                    // systemd opens ListenFIFO= and ListenSpecial= with O_NONBLOCK; FileStream does
+                    // blocking reads and writes and would fail with EAGAIN. O_NONBLOCK belongs to the
+                    // open file description, which the manager shares with us: clearing it also
+                    // changes it for every other holder of that description. That is acceptable
+                    // for a descriptor passed to this service to use, and needed for a Stream.
+                    if ((flags & Libc.O_NONBLOCK) != 0 && Libc.Fcntl(Fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) < 0)
+                    {
+                        throw new IOException($"fcntl(F_SETFL) clearing O_NONBLOCK on fd {Fd} '{Name}' failed: errno {Libc.LastErrno}");
+                    }
+
+                    FileAccess access = (flags & Libc.O_ACCMODE) switch
+                    {
+                        Libc.O_RDONLY => FileAccess.Read,
+                        Libc.O_WRONLY => FileAccess.Write,
+                        _ => FileAccess.ReadWrite,
+                    };
                     return new FileStream(handle, access, bufferSize: 0);
                 }
                 catch
@@ -164,9 +191,17 @@ public sealed class ListenFd : IDisposable
     /// <summary>Closes the descriptor unless it was taken; does nothing the second time.</summary>
     public void Dispose()
     {
-        if (Interlocked.CompareExchange(ref _state, Closed, Owned) == Owned)
+        lock (s_owners)
         {
-            _ = Libc.Close(Fd);
+            if (_owner.State == Owned)
+            {
+                Volatile.Write(ref _owner.State, Closed);
+                _ = Libc.Close(Fd);
+                if (s_owners.TryGetValue(Fd, out Ownership? current) && current == _owner)
+                {
+                    s_owners.Remove(Fd);
+                }
+            }
         }
     }
 
@@ -175,7 +210,16 @@ public sealed class ListenFd : IDisposable
 
     private void Take()
     {
-        int previous = Interlocked.CompareExchange(ref _state, Taken, Owned);
+        int previous;
+        lock (s_owners)
+        {
+            previous = _owner.State;
+            if (previous == Owned)
+            {
+                Volatile.Write(ref _owner.State, Taken);
+            }
+        }
+
         if (previous != Owned)
         {
             throw new InvalidOperationException(previous == Taken
@@ -189,19 +233,48 @@ public sealed class ListenFd : IDisposable
         ? $"{(IsListening ? "listening " : "")}{SocketType} socket of family {SocketDomain}"
         : Kind.ToString();
 
-    private Info GetInfo()
+    private Info GetInfo() => _owner.Info;
+
+    /// <summary>
+    /// The shared ownership of <paramref name="fd"/>: the existing one while the number still refers
+    /// to the file it was examined as (same device and inode) and was not closed by us, a new one otherwise.
+    /// </summary>
+    private static Ownership OwnershipFor(int fd)
     {
-        // A class, so that a reader on another thread sees all of it or none (no torn struct).
-        return Volatile.Read(ref _info) ?? (_info = Examine(Fd));
+        lock (s_owners)
+        {
+            Info info = Examine(fd);
+            if (s_owners.TryGetValue(fd, out Ownership? existing)
+                && existing.State != Closed
+                && info.Identity is { } identity
+                && existing.Info.Identity == identity)
+            {
+                return existing;
+            }
+
+            var created = new Ownership(info);
+            if (info.Identity is not null)
+            {
+                s_owners[fd] = created;
+            }
+
+            return created;
+        }
     }
 
     internal static unsafe Info Examine(int fd)
     {
-        if (Libc.FStatx(fd, Libc.STATX_TYPE, out Libc.Statx st) != 0)
+        if (Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx st) != 0)
         {
             return new Info(FileKind.Unknown, 0, 0, false);
         }
 
+        var identity = new FileIdentity(st.DevMajor, st.DevMinor, st.Ino);
+        return ExamineKind(fd, st) with { Identity = identity };
+    }
+
+    private static unsafe Info ExamineKind(int fd, in Libc.Statx st)
+    {
         switch (st.FileType)
         {
             case Libc.S_IFSOCK:
@@ -230,5 +303,19 @@ public sealed class ListenFd : IDisposable
         }
     }
 
-    internal sealed record Info(FileKind Kind, int Domain, int Type, bool Listening);
+    internal sealed record Info(FileKind Kind, int Domain, int Type, bool Listening)
+    {
+        /// <summary>The device and inode the number referred to when examined; null if it was not open.</summary>
+        public FileIdentity? Identity { get; init; }
+    }
+
+    internal readonly record struct FileIdentity(uint DevMajor, uint DevMinor, ulong Inode);
+
+    /// <summary>The ownership state of one descriptor number, shared by every ListenFd made for it.</summary>
+    private sealed class Ownership(Info info)
+    {
+        public int State = Owned;
+
+        public Info Info { get; } = info;
+    }
 }

@@ -11,7 +11,9 @@ namespace SdDaemon;
 /// <remarks>
 /// Disposing the result closes every descriptor that was not taken (<see cref="ListenFd.TakeHandle"/>,
 /// <see cref="ListenFd.ToSocket"/>, <see cref="ListenFd.ToStream"/>). Nothing is closed by the
-/// garbage collector: without a Dispose the untaken descriptors simply stay open.
+/// garbage collector: without a Dispose the untaken descriptors simply stay open. Ownership is
+/// per descriptor number and shared by every result that holds that number (see <see cref="ListenFd"/>):
+/// a descriptor taken through one result is closed by no result's Dispose.
 /// </remarks>
 public sealed class ListenFdsResult : IReadOnlyList<ListenFd>, IDisposable
 {

@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using SdDaemon.Interop;
 
 namespace SdDaemon;
 
@@ -66,7 +67,9 @@ public sealed class WatchdogKeepAlive : IDisposable
     /// <summary>How many pings were left out because the health check said unhealthy (or threw).</summary>
     public long SkippedCount => Interlocked.Read(ref _skipped);
 
-    /// <summary>The result of the last ping attempt.</summary>
+    /// <summary>The result of the last ping attempt. Failures never end the keep-alive thread: a
+    /// channel disposed before the keep-alive gives a failure with errno 9 (EBADF), any other exception
+    /// from sending one with errno 5 (EIO); the thread goes on trying at every interval until Dispose.</summary>
     public NotifyResult LastResult
     {
         get
@@ -195,7 +198,23 @@ public sealed class WatchdogKeepAlive : IDisposable
             return;
         }
 
-        NotifyResult result = _channel.Send(Notification.Watchdog);
+        NotifyResult result;
+        try
+        {
+            result = _channel.Send(Notification.Watchdog);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The channel was disposed before this keep-alive (for example `using` declarations in
+            // the reverse order). An exception here would end the process (an unhandled exception on
+            // a dedicated thread); record it and keep going until Dispose, pinging nothing.
+            result = NotifyResult.Failure(Errno.EBADF, "the notify channel was disposed before the watchdog keep-alive");
+        }
+        catch (Exception e)
+        {
+            result = NotifyResult.Failure(Errno.EIO, $"sending WATCHDOG=1 threw {e.GetType().Name}: {e.Message}");
+        }
+
         if (result.IsSent)
         {
             Interlocked.Increment(ref _pings);

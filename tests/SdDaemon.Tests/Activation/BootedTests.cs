@@ -1,3 +1,4 @@
+using SdDaemon.Tests.Support;
 using Xunit;
 
 namespace SdDaemon.Tests.Activation;
@@ -45,14 +46,9 @@ public sealed class BootedTests : IDisposable
         Assert.Equal(exists ? CheckResult.Yes : CheckResult.No, ServiceManager.CheckBooted());
     }
 
-    [Fact]
+    [LibsystemdFact]
     public void B1_libsystemds_sd_booted_gives_the_same_answer_here()
     {
-        if (!File.Exists("/usr/bin/python3") && Environment.GetEnvironmentVariable("SDDAEMON_REQUIRE_PEERS") != "1")
-        {
-            return;
-        }
-
         var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3",
             ["-c", "import ctypes; print(ctypes.CDLL('libsystemd.so.0').sd_booted())"]) { RedirectStandardOutput = true };
         using var child = System.Diagnostics.Process.Start(info)!;

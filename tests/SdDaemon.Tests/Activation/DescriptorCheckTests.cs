@@ -228,4 +228,28 @@ public sealed class DescriptorCheckTests : IDisposable
         Assert.False(CheckResult.No.ThrowIfFailed());
         _ = Encoding.UTF8;
     }
+
+    [Fact]
+    public void L9_IsSocket_with_an_AF_number_accepts_families_dotnet_does_not_model()
+    {
+        int fd = TestLibc.Socket(16 /* AF_NETLINK */, 2 /* SOCK_DGRAM */ | 0x80000, 0 /* NETLINK_ROUTE */);
+        Assert.True(fd >= 0);
+        using var netlink = new SafeFileHandle(fd, true);
+        Assert.Equal(CheckResult.Yes, DescriptorCheck.IsSocket(fd, 16));
+        Assert.Equal(CheckResult.Yes, DescriptorCheck.IsSocket(netlink, 16, SocketType.Dgram, listening: false));
+        Assert.Equal(CheckResult.Yes, DescriptorCheck.IsSocket(fd, 0));
+        Assert.Equal(CheckResult.No, DescriptorCheck.IsSocket(fd, 2 /* AF_INET */));
+        Assert.Equal(CheckResult.No, DescriptorCheck.IsSocket(fd, 40 /* AF_VSOCK */));
+        Assert.Equal(CheckOutcome.Failed, DescriptorCheck.IsSocket(fd, -1).Outcome);
+        Assert.Equal(22, DescriptorCheck.IsSocket(fd, -1).Errno);
+        Assert.Equal(9, DescriptorCheck.IsSocket(-1, 16).Errno);
+
+        using Socket udp = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Assert.Equal(CheckResult.Yes, DescriptorCheck.IsSocket(udp.SafeHandle, 2));
+        Assert.Equal(CheckResult.No, DescriptorCheck.IsSocket(udp.SafeHandle, 16));
+        // The AddressFamily overloads still work, and still refuse families they cannot map.
+        Assert.Equal(CheckResult.Yes, DescriptorCheck.IsSocket(udp.SafeHandle, AddressFamily.InterNetwork));
+        Assert.Throws<ArgumentException>(() => DescriptorCheck.IsSocket(fd, AddressFamily.Packet));
+    }
 }

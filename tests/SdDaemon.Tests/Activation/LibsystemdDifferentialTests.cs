@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using SdDaemon.Tests.Support;
 using Xunit;
 
 namespace SdDaemon.Tests.Activation;
@@ -15,7 +16,6 @@ namespace SdDaemon.Tests.Activation;
 public sealed class LibsystemdDifferentialTests
 {
     private const string Python = "/usr/bin/python3";
-    private const string Libsystemd = "/usr/lib/x86_64-linux-gnu/libsystemd.so.0";
     private const int OpenFds = 8; // the child holds fds 3..10 open; 11 and up are EBADF
 
     // The oracle: for each case, set exactly the given variables (with $PID / $PIDHEX replaced by
@@ -47,8 +47,6 @@ public sealed class LibsystemdDifferentialTests
                 out.append({"r": r, "usec": str(usec.value) if r > 0 else "0"})
         json.dump(out, sys.stdout)
         """;
-
-    private static bool Available => File.Exists(Python) && File.Exists(Libsystemd);
 
     private sealed record Case(string Kind, Dictionary<string, string> Env);
 
@@ -174,14 +172,9 @@ public sealed class LibsystemdDifferentialTests
         Assert.True(differences.Length == 0, differences.ToString());
     }
 
-    [Fact]
+    [LibsystemdFact]
     public void L2_L4_L7_W1_W2_the_spec_table_gives_libsystemds_answers()
     {
-        if (!Available && Environment.GetEnvironmentVariable("SDDAEMON_REQUIRE_PEERS") != "1")
-        {
-            return; // python3 or libsystemd0 missing; CI requires them
-        }
-
         var cases = new List<Case>();
         foreach (string? pid in Pids)
         {
@@ -214,14 +207,9 @@ public sealed class LibsystemdDifferentialTests
         Compare(cases);
     }
 
-    [Fact]
+    [LibsystemdFact]
     public void L7_W1_random_inputs_give_libsystemds_answers()
     {
-        if (!Available && Environment.GetEnvironmentVariable("SDDAEMON_REQUIRE_PEERS") != "1")
-        {
-            return;
-        }
-
         int seed = Environment.TickCount;
         var random = new Random(seed);
         const string NameAlphabet = "ab:\\ '\"x_-.";

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
+using SdDaemon.Tests.Support;
 using Xunit;
 
 namespace SdDaemon.Tests.Activation;
@@ -95,14 +96,9 @@ public sealed class LibsystemdIsDifferentialTests : IDisposable
         return TestLibc.PlaceAt((int)handle.DangerousGetHandle(), First + index);
     }
 
-    [Fact]
+    [LibsystemdFact]
     public async Task L9_every_sd_is_call_gives_libsystemds_answer()
     {
-        if (!File.Exists("/usr/bin/python3") && Environment.GetEnvironmentVariable("SDDAEMON_REQUIRE_PEERS") != "1")
-        {
-            return;
-        }
-
         var tcp4 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         tcp4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         tcp4.Listen();

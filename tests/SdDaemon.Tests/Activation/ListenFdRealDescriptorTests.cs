@@ -297,4 +297,98 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
         Assert.Equal(FileKind.Unknown, fds[0].Kind);
         Assert.Throws<InvalidOperationException>(() => fds[0].ToSocket());
     }
+
+    private ListenFdsResult PassAgain(int count) =>
+        ListenFds.Get(
+            new DictionaryEnvironment(("LISTEN_PID", Environment.ProcessId.ToString()), ("LISTEN_FDS", count.ToString()), ("LISTEN_FDNAMES", null)),
+            NativeActivationSystem.Instance,
+            unsetEnvironment: false,
+            firstFd: _first);
+
+    [Fact]
+    public void Two_Get_calls_share_ownership_a_taken_fd_is_taken_in_both_and_closed_by_neither()
+    {
+        var (r1, w1) = Support.Fds.Pipe();
+        var (r2, w2) = Support.Fds.Pipe();
+        Keep(w1);
+        Keep(w2);
+        using ListenFdsResult first = Pass(null, Keep(r1), Keep(r2));
+        using ListenFdsResult second = PassAgain(2);
+        Assert.True(second.IsActivated);
+
+        using SafeFileHandle taken = first[0].TakeHandle();
+        Assert.True(second[0].IsTaken);
+        Assert.Throws<InvalidOperationException>(() => second[0].TakeHandle());
+        Assert.Throws<InvalidOperationException>(() => second[0].ToStream());
+
+        // Disposing either result leaves the taken fd open and closes the untaken one once.
+        second.Dispose();
+        Assert.True(TestLibc.IsOpen(_first));
+        Assert.False(TestLibc.IsOpen(_first + 1));
+        Assert.Throws<InvalidOperationException>(() => first[1].TakeHandle()); // closed through the other result
+        first.Dispose();
+        Assert.True(TestLibc.IsOpen(_first));
+        Assert.False(taken.IsInvalid);
+    }
+
+    [Fact]
+    public void A_number_reused_for_another_file_after_its_taker_closed_it_gets_a_fresh_owner()
+    {
+        var (r1, w1) = Support.Fds.Pipe();
+        Keep(w1);
+        using ListenFdsResult first = Pass(null, Keep(r1));
+        first[0].TakeHandle().Dispose(); // the taker closes it
+        Assert.False(TestLibc.IsOpen(_first));
+
+        var (r2, w2) = Support.Fds.Pipe();
+        Keep(w2);
+        TestLibc.PlaceAt((int)Keep(r2).DangerousGetHandle(), _first);
+        using ListenFdsResult second = PassAgain(1);
+        Assert.False(second[0].IsTaken);
+        using SafeFileHandle again = second[0].TakeHandle();
+    }
+
+    [Fact]
+    public void Kind_is_examined_when_the_object_is_made_not_on_first_use()
+    {
+        var (r1, w1) = Support.Fds.Pipe();
+        Keep(w1);
+        using ListenFdsResult fds = Pass(null, Keep(r1));
+        // Replace the number with a socket before anything was asked: the object still describes
+        // what was passed (a FIFO), not what the number refers to now.
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        Assert.Equal(_first, TestLibc.Dup2((int)udp.SafeHandle.DangerousGetHandle(), _first));
+        Assert.Equal(FileKind.Fifo, fds[0].Kind);
+        Assert.Throws<InvalidOperationException>(() => fds[0].ToSocket());
+    }
+
+    [Fact]
+    public async Task ToStream_on_a_FIFO_opened_O_NONBLOCK_as_systemd_does_waits_for_data()
+    {
+        string dir = Directory.CreateTempSubdirectory("sdd-lf-").FullName;
+        string fifo = Path.Combine(dir, "fifo");
+        Assert.Equal(0, TestLibc.MkFifo(fifo, 0x1b6));
+        // socket.c: O_RDWR|O_CLOEXEC|O_NOCTTY|O_NONBLOCK|O_NOFOLLOW.
+        int fd = TestLibc.Open(fifo, 0x2 | 0x80000 | 0x100 | 0x800 | 0x20000);
+        Assert.True(fd >= 0);
+        using ListenFdsResult fds = Pass("fifo", Keep(new SafeFileHandle(fd, true)));
+        Assert.Equal(FileKind.Fifo, fds[0].Kind);
+        using Stream stream = fds[0].ToStream();
+        Assert.Equal(0, TestLibc.Fcntl(_first, 3 /* F_GETFL */, 0) & 0x800);
+
+        Task writer = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+            w.Write("late"u8);
+        });
+        byte[] buffer = new byte[4];
+        var clock = Stopwatch.StartNew();
+        int n = await Task.Run(() => stream.Read(buffer)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(clock.ElapsedMilliseconds >= 200, $"read returned after {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(4, n);
+        Assert.Equal("late"u8.ToArray(), buffer);
+        await writer;
+        Directory.Delete(dir, true);
+    }
 }

@@ -23,15 +23,20 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
-    public void X1_systemd_codes_are_200_to_243_without_the_reserved_223_and_234()
+    public void X1_systemd_codes_are_200_to_246_without_the_reserved_223_and_234()
     {
-        int[] expected = Enumerable.Range(200, 44).Where(c => c is not 223 and not 234).ToArray();
+        int[] expected = Enumerable.Range(200, 47).Where(c => c is not 223 and not 234).ToArray();
         Assert.Equal(expected, Enum.GetValues<SystemdExitCode>().Select(c => (int)c));
         Assert.Equal(203, (int)SystemdExitCode.Exec);
         Assert.Equal(224, (int)SystemdExitCode.Pam);
         Assert.Equal(235, (int)SystemdExitCode.Chown);
         Assert.Equal(241, (int)SystemdExitCode.ConfigurationDirectory);
         Assert.Equal(243, (int)SystemdExitCode.Credentials);
+        Assert.Equal(236, (int)SystemdExitCode.SmackProcessLabel);
+        Assert.Equal(237, (int)SystemdExitCode.Keyring);
+        Assert.Equal(244, (int)SystemdExitCode.Bpf);
+        Assert.Equal(245, (int)SystemdExitCode.Ksm);
+        Assert.Equal(246, (int)SystemdExitCode.LandlockConfig);
     }
 
     [Fact]

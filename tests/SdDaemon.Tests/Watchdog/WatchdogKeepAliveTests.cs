@@ -158,4 +158,43 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => SdDaemon.Watchdog.StartKeepAlive(TimeSpan.Zero, channel: _channel));
         Assert.Throws<ArgumentOutOfRangeException>(() => SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(-1), channel: _channel));
     }
+
+    [Fact]
+    public void A_channel_disposed_before_the_keep_alive_gives_a_failed_LastResult_not_a_dead_process()
+    {
+        var channel = NotifyChannel.Create(_receiver.NotifySocket);
+        WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(100), channel: channel);
+        try
+        {
+            Assert.NotNull(_receiver.Receive(TimeSpan.FromSeconds(2))); // it works before
+            channel.Dispose(); // `using` declarations in the wrong order
+            var clock = Stopwatch.StartNew();
+            while (!keeper.LastResult.IsFailed && clock.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(20);
+            }
+
+            Assert.True(keeper.LastResult.IsFailed, keeper.LastResult.ToString());
+            Assert.Equal(9, keeper.LastResult.Errno); // EBADF
+            long pings = keeper.PingCount;
+            Thread.Sleep(250); // several more intervals: still alive, still failing, no exception
+            Assert.Equal(pings, keeper.PingCount);
+            Assert.True(keeper.LastResult.IsFailed);
+        }
+        finally
+        {
+            keeper.Dispose(); // returns: the thread is still there to be stopped
+        }
+    }
+
+    [Fact]
+    public void A_health_check_that_throws_counts_as_unhealthy()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(
+            TimeSpan.FromMilliseconds(100), () => throw new InvalidOperationException("broken check"), channel: _channel);
+        Thread.Sleep(250);
+        Assert.Equal(0, keeper.PingCount);
+        Assert.True(keeper.SkippedCount >= 2);
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
 }
