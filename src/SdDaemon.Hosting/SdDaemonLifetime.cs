@@ -150,20 +150,34 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "sd_notify {State} failed: {Result}")]
     private static partial void LogNotifyFailed(ILogger logger, string state, string result);
 
-    /// <summary>Sends EXTEND_TIMEOUT_USEC periodically while a start or stop is in progress, up to a bound.</summary>
+    /// <summary>
+    /// Sends EXTEND_TIMEOUT_USEC periodically while a start or stop is in progress, up to a bound.
+    /// On a thread of its own: start-up is exactly when the thread pool is busiest, and a timer
+    /// callback that waits for a pool thread would let the manager's timeout run out.
+    /// </summary>
     private sealed class TimeoutExtender : IDisposable
     {
-        private readonly Timer _timer;
-        private readonly DateTime _until;
-        private readonly ISystemdNotifier _notifier;
-        private readonly TimeSpan _extension;
+        private readonly ManualResetEventSlim _stop = new();
+        private readonly Thread _thread;
 
         private TimeoutExtender(ISystemdNotifier notifier, SdDaemonHostOptions options)
         {
-            _notifier = notifier;
-            _extension = options.TimeoutExtensionInterval * 2;
-            _until = DateTime.UtcNow + options.MaxTimeoutExtension;
-            _timer = new Timer(_ => Extend(), null, options.TimeoutExtensionInterval, options.TimeoutExtensionInterval);
+            TimeSpan interval = options.TimeoutExtensionInterval;
+            TimeSpan extension = interval * 2;
+            long until = Environment.TickCount64 + (long)Math.Min(options.MaxTimeoutExtension.TotalMilliseconds, long.MaxValue / 4);
+            _thread = new Thread(() =>
+            {
+                // Monotonic time: a wall-clock step must not end or prolong the extensions.
+                while (!_stop.Wait(interval) && Environment.TickCount64 < until)
+                {
+                    notifier.ExtendTimeout(extension);
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "SdDaemon timeout extension",
+            };
+            _thread.Start();
         }
 
         public static TimeoutExtender? Start(ISystemdNotifier notifier, SdDaemonHostOptions options) =>
@@ -171,14 +185,15 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
                 ? new TimeoutExtender(notifier, options)
                 : null;
 
-        private void Extend()
+        public void Dispose()
         {
-            if (DateTime.UtcNow < _until)
+            _stop.Set();
+            if (Thread.CurrentThread != _thread)
             {
-                _notifier.ExtendTimeout(_extension);
+                _thread.Join();
             }
-        }
 
-        public void Dispose() => _timer.Dispose();
+            _stop.Dispose();
+        }
     }
 }

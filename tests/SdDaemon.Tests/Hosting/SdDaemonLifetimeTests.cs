@@ -124,6 +124,23 @@ public sealed class SdDaemonLifetimeTests : IDisposable
     }
 
     [Fact]
+    public async Task Extensions_stop_at_MaxTimeoutExtension_so_a_hung_start_is_still_ended()
+    {
+        using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().BuildServiceProvider(),
+            new SdDaemonHostOptions { TimeoutExtensionInterval = TimeSpan.FromMilliseconds(100), MaxTimeoutExtension = TimeSpan.FromMilliseconds(450) });
+        await lifetime.WaitForStartAsync(CancellationToken.None);
+        var received = new List<string>();
+        while (_receiver.Receive(TimeSpan.FromMilliseconds(500)) is { } m)
+        {
+            received.Add(m.Text);
+        }
+
+        // 100 ms apart for 450 ms: about four, then none although the host never became ready.
+        Assert.InRange(received.Count, 2, 5);
+        Assert.All(received, text => Assert.Equal("EXTEND_TIMEOUT_USEC=200000", text));
+    }
+
+    [Fact]
     public async Task Lame_duck_SIGTERM_says_STOPPING_and_draining_at_once_and_stops_the_host_after_the_delay()
     {
         var stopped = new TaskCompletionSource<DateTime>();
