@@ -4,6 +4,8 @@
 // by webapp.socket (FileDescriptorName=web) or bound on first start and kept in the fd store, so
 // `systemctl restart` refuses no connection.
 //   GET /            "hello from <pid>"        GET /sick   the health check turns Unhealthy
+//   GET /child       runs `ls -l /proc/self/fd` and `env` as child processes: what a child inherits
+//                    (no listening socket, no LISTEN_*, no NOTIFY_SOCKET)
 // Usage: WebApp [--port N] (default 8080; ignored when a socket is passed)
 using System.Net;
 using System.Net.Sockets;
@@ -59,11 +61,42 @@ app.MapGet("/sick", () =>
     health.Sick = true;
     return "sick\n";
 });
+app.MapGet("/child", () => RunChild("/bin/ls", "-l", "/proc/self/fd") + RunChild("/usr/bin/env"));
 app.MapHealthChecks("/health");
+// Under StandardError=journal this goes to the journal natively (SdDaemon.Logging picks itself),
+// with LISTENER= as a field of its own.
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    string listeners = string.Join(", ", app.Urls);
+    Log.Serving(app.Logger, Environment.ProcessId, listeners);
+});
 app.Run();
 return 0;
+
+// Every standard stream redirected, so that what the child lists are its own pipes and whatever
+// else leaked to it.
+static string RunChild(string program, params string[] arguments)
+{
+    var start = new System.Diagnostics.ProcessStartInfo(program, arguments)
+    {
+        RedirectStandardInput = true,
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    };
+    using var child = System.Diagnostics.Process.Start(start)!;
+    child.StandardInput.Close();
+    string output = child.StandardOutput.ReadToEnd();
+    child.WaitForExit();
+    return output;
+}
 
 internal sealed class AppHealth
 {
     public volatile bool Sick;
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "WebApp {Pid} serving on {Listener}")]
+    public static partial void Serving(ILogger logger, int pid, string listener);
 }

@@ -3,13 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SdDaemon.IntegrationTests.Infrastructure;
+using SdDaemon.IntegrationTests.Logging;
 using Xunit;
 
 namespace SdDaemon.IntegrationTests.Hosting;
 
 /// <summary>examples/WebApp (Kestrel + SdDaemon.Hosting) under the real systemd 252 user manager.</summary>
 [Collection(SystemdCollection.Name)]
-public sealed class WebAppLifecycleTests(SystemdUserManager manager)
+public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInNamespace journald) : IClassFixture<JournaldInNamespace>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -121,6 +122,100 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager)
             string secondPid = manager.Property(unit, "MainPID");
             Assert.NotEqual(firstPid, secondPid);
             Assert.Equal($"hello from {secondPid}\n", Get(port)); // the same port: the listener came back from the fd store
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    [SystemdFact]
+    public void Started_by_its_socket_unit_it_serves_the_passed_socket_and_children_inherit_neither_it_nor_LISTEN_or_NOTIFY_SOCKET()
+    {
+        manager.EnsureRunning();
+        int port = FreePort();
+        string unit = TestDaemon.UniqueUnit("websock");
+        try
+        {
+            // L-*: the manager listens; the first connection starts the service, which finds the socket as "web".
+            manager.SystemdRun(["--unit", unit, "--socket-property=ListenStream=127.0.0.1:" + port, "--socket-property=FileDescriptorName=web",
+                "-p", "Type=notify", "-p", "NotifyAccess=main", .. WebApp(port + 1)]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit + ".socket", "ActiveState", "active", Patience));
+            Assert.Equal("inactive", manager.Property(unit + ".service", "ActiveState"));
+
+            string body = Get(port);
+            string pid = manager.Property(unit + ".service", "MainPID");
+            Assert.Equal($"hello from {pid}\n", body);
+            Assert.Equal("active", manager.WaitForProperty(unit + ".service", "ActiveState", "active", Patience));
+            Assert.Equal("serving", manager.Property(unit + ".service", "StatusText"));
+            string environ = File.ReadAllText($"/proc/{pid}/environ").Replace('\0', '\n');
+            Assert.Contains("LISTEN_FDNAMES=web\n", environ, StringComparison.Ordinal);
+            // It served the passed socket, not one of its own on --port.
+            Assert.Throws<SocketException>(() => Get(port + 1));
+
+            // A child the app starts: its descriptors are its three pipes and ls's own directory,
+            // and its environment has none of the manager's variables.
+            string child = Get(port, "/child");
+            // ls -l lines end in "FD -> TARGET"; pipes are "pipe:[inode]".
+            string[] fds = child.Split('\n').Where(l => l.Contains(" -> ", StringComparison.Ordinal)).Select(l =>
+            {
+                string[] sides = l.Split(" -> ");
+                string target = System.Text.RegularExpressions.Regex.Replace(sides[1], @"^pipe:\[\d+\]$|^/proc/\d+/fd$", m => m.Value.StartsWith('p') ? "pipe" : "/proc/PID/fd");
+                return sides[0][(sides[0].LastIndexOf(' ') + 1)..] + " " + target;
+            }).ToArray();
+            Assert.Equal(["0 pipe", "1 pipe", "2 pipe", "3 /proc/PID/fd"], fds);
+            Assert.DoesNotContain("socket:", child, StringComparison.Ordinal);
+            Assert.Contains("INVOCATION_ID=", child, StringComparison.Ordinal); // the environment was listed
+            Assert.DoesNotContain("LISTEN_", child, StringComparison.Ordinal);
+            Assert.DoesNotContain("NOTIFY_SOCKET", child, StringComparison.Ordinal);
+
+            // Stopped, the socket unit still listens: the next connection starts a new instance.
+            manager.Systemctl("stop", unit + ".service").EnsureSuccess("systemctl stop");
+            Assert.Equal("active", manager.Property(unit + ".socket", "ActiveState"));
+            string again = Get(port);
+            string secondPid = manager.Property(unit + ".service", "MainPID");
+            Assert.NotEqual(pid, secondPid);
+            Assert.Equal($"hello from {secondPid}\n", again);
+        }
+        finally
+        {
+            manager.Cleanup(unit + ".socket");
+            manager.Cleanup(unit + ".service");
+        }
+    }
+
+    [SystemdFact]
+    public void With_stderr_the_journal_the_host_logs_natively_through_SdDaemon_Logging_and_the_console_provider_is_gone()
+    {
+        journald.EnsureStarted(manager);
+        int port = FreePort();
+        string unit = TestDaemon.UniqueUnit("weblog");
+        try
+        {
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "StandardOutput=journal", "-p", "StandardError=journal",
+                .. WebApp(port)]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            string pid = manager.Property(unit, "MainPID");
+            Assert.Equal($"hello from {pid}\n", Get(port));
+            // SIGHUP: the host reloads (RELOADING=1 ... READY=1) and logs that it did.
+            manager.Systemctl("kill", "--kill-who=main", "--signal=SIGHUP", unit).EnsureSuccess("systemctl kill");
+
+            var entries = JournaldInNamespace.Matching(manager, e => e.Any(x => x["MESSAGE"] == "Configuration reloaded"), "_PID=" + pid);
+            Dictionary<string, string> serving = Assert.Single(entries, e => e["MESSAGE"].StartsWith("WebApp ", StringComparison.Ordinal));
+            Assert.Equal($"WebApp {pid} serving on http://127.0.0.1:{port}", serving["MESSAGE"]);
+            Assert.Equal("journal", serving["_TRANSPORT"]);
+            Assert.Equal("6", serving["PRIORITY"]);
+            Assert.Equal("WebApp", serving["SYSLOG_IDENTIFIER"]);
+            Assert.Equal(pid, serving["PID"]);
+            Assert.Equal($"http://127.0.0.1:{port}", serving["LISTENER"]);
+            Assert.Equal("WebApp {Pid} serving on {Listener}", serving["MESSAGE_TEMPLATE"]);
+
+            Dictionary<string, string> reloaded = Assert.Single(entries, e => e["MESSAGE"] == "Configuration reloaded");
+            Assert.Equal("journal", reloaded["_TRANSPORT"]);
+            Assert.Equal("SdDaemon.Hosting.SdDaemonLifetime", reloaded["LOGGER_CATEGORY"]);
+
+            // Everything this process logged went natively: not a line on stdout or stderr.
+            Assert.All(entries, e => Assert.Equal("journal", e["_TRANSPORT"]));
         }
         finally
         {

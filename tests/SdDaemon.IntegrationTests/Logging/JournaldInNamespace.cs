@@ -84,13 +84,18 @@ public sealed class JournaldInNamespace : IDisposable
 
     /// <summary>The entries with SYSLOG_IDENTIFIER=<paramref name="identifier"/>, as journalctl -o json
     /// --all shows them (every field, also the large ones), polled until <paramref name="done"/> holds.</summary>
-    public static List<Dictionary<string, string>> Entries(SystemdUserManager manager, string identifier, Func<List<Dictionary<string, string>>, bool> done)
+    public static List<Dictionary<string, string>> Entries(SystemdUserManager manager, string identifier, Func<List<Dictionary<string, string>>, bool> done) =>
+        Matching(manager, done, "SYSLOG_IDENTIFIER=" + identifier);
+
+    /// <summary>The entries that journalctl's <paramref name="matches"/> (FIELD=value) select, polled
+    /// until <paramref name="done"/> holds.</summary>
+    public static List<Dictionary<string, string>> Matching(SystemdUserManager manager, Func<List<Dictionary<string, string>>, bool> done, params string[] matches)
     {
         var stopwatch = Stopwatch.StartNew();
         List<Dictionary<string, string>> entries;
         do
         {
-            ProcessResult result = manager.InNamespace("/usr/bin/journalctl", "-o", "json", "--all", "--no-pager", "SYSLOG_IDENTIFIER=" + identifier);
+            ProcessResult result = manager.InNamespace(["/usr/bin/journalctl", "-o", "json", "--all", "--no-pager", .. matches]);
             entries = [];
             foreach (string line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
