@@ -6,19 +6,32 @@
 //   GET /            "hello from <pid>"        GET /sick   the health check turns Unhealthy
 //   GET /child       runs `ls -l /proc/self/fd` and `env` as child processes: what a child inherits
 //                    (no listening socket, no LISTEN_*, no NOTIFY_SOCKET)
-// Usage: WebApp [--port N] (default 8080; ignored when a socket is passed)
+//   GET /slow?ms=N   answers after N ms: in-flight work that a stop lets finish
+// Usage: WebApp [--port N] [--drain SECONDS] [--shutdown-timeout SECONDS]
+//   --port              default 8080; ignored when a socket is passed
+//   --drain             lame-duck period after SIGTERM: STOPPING=1 and STATUS=draining, still serving (default 0)
+//   --shutdown-timeout  the bound on in-flight work once it stops accepting (HostOptions.ShutdownTimeout, default 30)
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SdDaemon.Hosting;
 
-int port = args.Length == 2 && args[0] == "--port" ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8080;
-
 WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
-builder.Services.AddSdDaemon(options => options.ReadyStatus = "serving");
+int port = builder.Configuration.GetValue("port", 8080);
+double drain = builder.Configuration.GetValue("drain", 0.0);
+double shutdownTimeout = builder.Configuration.GetValue("shutdown-timeout", 30.0);
+builder.Services.AddSdDaemon(options =>
+{
+    options.ReadyStatus = "serving";
+    options.DrainDelay = TimeSpan.FromSeconds(drain);
+});
+builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(shutdownTimeout));
 var health = new AppHealth();
 builder.Services.AddSingleton(health);
 builder.Services.AddHealthChecks().AddCheck("app", () => health.Sick ? HealthCheckResult.Unhealthy("asked to be sick") : HealthCheckResult.Healthy());
+Socket? listener = null;
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     if (!OperatingSystem.IsLinux())
@@ -28,7 +41,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     }
 
     ISystemdSockets sockets = kestrel.ApplicationServices.GetRequiredService<ISystemdSockets>();
-    Socket listener = sockets.GetOrBind("web", () =>
+    listener = sockets.GetOrBind("web", () =>
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -36,12 +49,18 @@ builder.WebHost.ConfigureKestrel(kestrel =>
         socket.Listen(512);
         return socket;
     });
-
-    // Kestrel takes the descriptor over and closes it at shutdown; our Socket object must not.
-    ulong handle = (ulong)listener.SafeHandle.DangerousGetHandle();
-    listener.SafeHandle.SetHandleAsInvalid();
-    kestrel.ListenHandle(handle);
+    kestrel.ListenHandle((ulong)listener.Handle);
 });
+
+// Kestrel wraps a ListenHandle descriptor in a socket that does not own it, so on its own it would
+// never close it: the port would keep completing connections into the backlog all through the
+// shutdown and reset them at exit. Handing Kestrel our Socket instead makes its unbind close the
+// descriptor: once it stops accepting, a new connection is refused at once (when the manager holds
+// a copy, in the fd store or a socket unit, the socket stays open there and the next instance serves it).
+builder.WebHost.UseSockets(transport => transport.CreateBoundListenSocket = endpoint =>
+    endpoint is FileHandleEndPoint passed && listener is not null && passed.FileHandle == (ulong)listener.Handle
+        ? listener
+        : SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint));
 
 WebApplication app = builder.Build();
 long served = 0;
@@ -60,6 +79,11 @@ app.MapGet("/sick", () =>
 {
     health.Sick = true;
     return "sick\n";
+});
+app.MapGet("/slow", async (int ms) =>
+{
+    await Task.Delay(ms);
+    return $"done after {ms} ms\n";
 });
 app.MapGet("/child", () => RunChild("/bin/ls", "-l", "/proc/self/fd") + RunChild("/usr/bin/env"));
 app.MapHealthChecks("/health");

@@ -24,15 +24,10 @@ public static class DescriptorCheck
     /// the same inode as that path (a path that does not exist answers no)?</summary>
     public static CheckResult IsFifo(int fd, string? path = null)
     {
-        if (fd < 0)
+        CheckResult r = StatDescriptor(fd, out Libc.Statx st);
+        if (r.Outcome != CheckOutcome.Yes)
         {
-            return CheckResult.Failure(Errno.EBADF);
-        }
-
-        int error = Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx st);
-        if (error != 0)
-        {
-            return CheckResult.Failure(error);
+            return r;
         }
 
         if (st.FileType != Libc.S_IFIFO)
@@ -45,13 +40,8 @@ public static class DescriptorCheck
             return CheckResult.Yes;
         }
 
-        error = Libc.PathStatx(path, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx other);
-        if (error != 0)
-        {
-            return error is Errno.ENOENT or ENOTDIR ? CheckResult.No : CheckResult.Failure(error);
-        }
-
-        return CheckResult.From(st.SameInode(other));
+        r = StatPath(path, out Libc.Statx other);
+        return r.Outcome != CheckOutcome.Yes ? r : CheckResult.From(st.SameInode(other));
     }
 
     /// <inheritdoc cref="IsFifo(int, string?)"/>
@@ -62,15 +52,10 @@ public static class DescriptorCheck
     /// device number)?</summary>
     public static CheckResult IsSpecial(int fd, string? path = null)
     {
-        if (fd < 0)
+        CheckResult r = StatDescriptor(fd, out Libc.Statx st);
+        if (r.Outcome != CheckOutcome.Yes)
         {
-            return CheckResult.Failure(Errno.EBADF);
-        }
-
-        int error = Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx st);
-        if (error != 0)
-        {
-            return CheckResult.Failure(error);
+            return r;
         }
 
         if (st.FileType is not (Libc.S_IFREG or Libc.S_IFCHR))
@@ -83,10 +68,10 @@ public static class DescriptorCheck
             return CheckResult.Yes;
         }
 
-        error = Libc.PathStatx(path, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx other);
-        if (error != 0)
+        r = StatPath(path, out Libc.Statx other);
+        if (r.Outcome != CheckOutcome.Yes)
         {
-            return error is Errno.ENOENT or ENOTDIR ? CheckResult.No : CheckResult.Failure(error);
+            return r;
         }
 
         if (st.FileType == Libc.S_IFREG && other.FileType == Libc.S_IFREG)
@@ -138,25 +123,14 @@ public static class DescriptorCheck
 
     private static CheckResult IsSocketOfDomain(int fd, int domain, SocketType type, bool? listening)
     {
-        CheckResult r = IsSocketInternal(fd, type, listening);
-        if (r.Outcome != CheckOutcome.Yes || domain == 0)
+        if (domain == 0)
         {
-            return r;
+            return IsSocketInternal(fd, type, listening);
         }
 
-        Span<byte> address = stackalloc byte[128];
-        int error = GetSockName(fd, address, out int length);
-        if (error != 0)
-        {
-            return CheckResult.Failure(error);
-        }
-
-        if (length < sizeof(ushort))
-        {
-            return CheckResult.Failure(Errno.EINVAL);
-        }
-
-        return CheckResult.From(BitConverter.ToUInt16(address) == domain);
+        Span<byte> address = stackalloc byte[MaxAddress];
+        CheckResult r = SocketAddress(fd, type, listening, address, out _);
+        return r.Outcome != CheckOutcome.Yes ? r : CheckResult.From(BitConverter.ToUInt16(address) == domain);
     }
 
     /// <summary>sd_is_socket_inet: is <paramref name="fd"/> an IPv4 or IPv6 socket (<paramref name="family"/>
@@ -170,22 +144,11 @@ public static class DescriptorCheck
         }
 
         int domain = ToDomain(family, nameof(family));
-        CheckResult r = IsSocketInternal(fd, type, listening);
+        Span<byte> address = stackalloc byte[MaxAddress];
+        CheckResult r = SocketAddress(fd, type, listening, address, out int length);
         if (r.Outcome != CheckOutcome.Yes)
         {
             return r;
-        }
-
-        Span<byte> address = stackalloc byte[128];
-        int error = GetSockName(fd, address, out int length);
-        if (error != 0)
-        {
-            return CheckResult.Failure(error);
-        }
-
-        if (length < sizeof(ushort))
-        {
-            return CheckResult.Failure(Errno.EINVAL);
         }
 
         int actual = BitConverter.ToUInt16(address);
@@ -221,22 +184,11 @@ public static class DescriptorCheck
     public static CheckResult IsSocketSockaddr(int fd, IPEndPoint endPoint, SocketType type = SocketType.Unknown, bool? listening = null)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        CheckResult r = IsSocketInternal(fd, type, listening);
+        Span<byte> address = stackalloc byte[MaxAddress];
+        CheckResult r = SocketAddress(fd, type, listening, address, out int length);
         if (r.Outcome != CheckOutcome.Yes)
         {
             return r;
-        }
-
-        Span<byte> address = stackalloc byte[128];
-        int error = GetSockName(fd, address, out int length);
-        if (error != 0)
-        {
-            return CheckResult.Failure(error);
-        }
-
-        if (length < sizeof(ushort))
-        {
-            return CheckResult.Failure(Errno.EINVAL);
         }
 
         int expectedDomain = ToDomain(endPoint.AddressFamily, nameof(endPoint));
@@ -282,22 +234,11 @@ public static class DescriptorCheck
     /// </summary>
     public static CheckResult IsSocketUnix(int fd, SocketType type = SocketType.Unknown, bool? listening = null, string? path = null)
     {
-        CheckResult r = IsSocketInternal(fd, type, listening);
+        Span<byte> address = stackalloc byte[MaxAddress];
+        CheckResult r = SocketAddress(fd, type, listening, address, out int length);
         if (r.Outcome != CheckOutcome.Yes)
         {
             return r;
-        }
-
-        Span<byte> address = stackalloc byte[128];
-        int error = GetSockName(fd, address, out int length);
-        if (error != 0)
-        {
-            return CheckResult.Failure(error);
-        }
-
-        if (length < sizeof(ushort))
-        {
-            return CheckResult.Failure(Errno.EINVAL);
         }
 
         if (BitConverter.ToUInt16(address) != Libc.AF_UNIX)
@@ -439,6 +380,49 @@ public static class DescriptorCheck
         }
 
         return CheckResult.Yes;
+    }
+
+    /// <summary>Room for any sockaddr getsockname returns here (sockaddr_un is the largest, 110 bytes).</summary>
+    private const int MaxAddress = 128;
+
+    /// <summary>fstat of a descriptor for the file checks: Yes with its type and inode, or the failure.</summary>
+    private static CheckResult StatDescriptor(int fd, out Libc.Statx st)
+    {
+        st = default;
+        if (fd < 0)
+        {
+            return CheckResult.Failure(Errno.EBADF);
+        }
+
+        int error = Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out st);
+        return error == 0 ? CheckResult.Yes : CheckResult.Failure(error);
+    }
+
+    /// <summary>stat of the path a file check compares with: a path that does not exist answers no, as in libsystemd.</summary>
+    private static CheckResult StatPath(string path, out Libc.Statx st)
+    {
+        int error = Libc.PathStatx(path, Libc.STATX_TYPE | Libc.STATX_INO, out st);
+        return error == 0 ? CheckResult.Yes : error is Errno.ENOENT or ENOTDIR ? CheckResult.No : CheckResult.Failure(error);
+    }
+
+    /// <summary>The socket checks' common part: Yes when <paramref name="fd"/> is a socket of this type
+    /// and listening state, with its bound address (at least the family) in <paramref name="address"/>.</summary>
+    private static CheckResult SocketAddress(int fd, SocketType type, bool? listening, Span<byte> address, out int length)
+    {
+        length = 0;
+        CheckResult r = IsSocketInternal(fd, type, listening);
+        if (r.Outcome != CheckOutcome.Yes)
+        {
+            return r;
+        }
+
+        int error = GetSockName(fd, address, out length);
+        if (error != 0)
+        {
+            return CheckResult.Failure(error);
+        }
+
+        return length < sizeof(ushort) ? CheckResult.Failure(Errno.EINVAL) : CheckResult.Yes;
     }
 
     private static unsafe int GetSockName(int fd, Span<byte> address, out int length)

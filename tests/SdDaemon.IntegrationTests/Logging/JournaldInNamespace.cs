@@ -10,7 +10,7 @@ namespace SdDaemon.IntegrationTests.Logging;
 /// (shared/spec/REAL-PEERS.md), so that units with StandardError=journal log to it. Inside that
 /// namespace only: a tmpfs over /run/log (volatile storage, never the machine's /var/log/journal) and
 /// a journald.conf bind-mounted over the machine's (no wall messages for emerg, no kmsg, no rate
-/// limit). Stopped with SIGTERM by its pid when the test class ends.
+/// limit). One for the whole collection (see SystemdCollection), stopped with SIGTERM by its pid at its end.
 /// </summary>
 public sealed class JournaldInNamespace : IDisposable
 {
@@ -47,7 +47,7 @@ public sealed class JournaldInNamespace : IDisposable
             foreach (string argument in new[]
             {
                 "-m", "-t", manager.ManagerPid.ToString(CultureInfo.InvariantCulture), "/bin/sh", "-c",
-                $"mount -t tmpfs tmpfs /run/log && mkdir -p /run/log/journal && mount --bind '{config}' /etc/systemd/journald.conf && exec {Program}",
+                $"mount -t tmpfs tmpfs /run/log && mkdir -p /run/log/journal && mount --bind '{config}' /etc/systemd/journald.conf && rm -f /run/systemd/journal/stdout /run/systemd/journal/socket && exec {Program}",
             })
             {
                 info.ArgumentList.Add(argument);

@@ -8,7 +8,7 @@ namespace SdDaemon.IntegrationTests.Logging;
 /// (both in the manager's mount namespace): what journalctl -o json shows, field by field.
 /// </summary>
 [Collection(SystemdCollection.Name)]
-public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInNamespace journald) : IClassFixture<JournaldInNamespace>
+public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInNamespace journald)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
