@@ -78,16 +78,7 @@ public sealed class NotifyMessage : IDisposable
     public string? Get(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        string prefix = key + "=";
-        foreach (string line in Lines)
-        {
-            if (line.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                return line[prefix.Length..];
-            }
-        }
-
-        return null;
+        return NotifyDatagramReader.Get(Lines, key);
     }
 
     /// <summary>True when a line is exactly <paramref name="assignment"/> (the manager tests <c>READY=1</c> this way).</summary>
@@ -105,80 +96,4 @@ public sealed class NotifyMessage : IDisposable
     /// <inheritdoc />
     public override string ToString() =>
         $"pid={Pid} uid={Uid} gid={Gid} fds={_files.Count}{(DropReason is null ? "" : " dropped: " + DropReason)} {Text.Replace("\n", "\\n", StringComparison.Ordinal)}";
-
-    /// <summary>
-    /// The manager's reading of a datagram's text: returns the lines, or null with the reason it
-    /// would drop the datagram.
-    /// </summary>
-    internal static IReadOnlyList<string>? Split(ReadOnlySpan<byte> data, out string? dropReason)
-    {
-        dropReason = null;
-        if (data.Length > 0 && data[^1] == 0)
-        {
-            data = data[..^1]; // one trailing NUL is tolerated
-        }
-
-        if (data.IndexOf((byte)0) >= 0)
-        {
-            dropReason = "embedded NUL byte";
-            return null;
-        }
-
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, true).GetString(data);
-        }
-        catch (DecoderFallbackException)
-        {
-            // The manager splits bytes, not characters; keep going on a lossy decoding so that the
-            // lines can still be seen, but say so.
-            text = Encoding.UTF8.GetString(data);
-        }
-
-        var lines = new List<string>();
-        var current = new StringBuilder();
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (c == '\\')
-            {
-                if (i + 1 == text.Length)
-                {
-                    dropReason = "trailing lone backslash";
-                    return null;
-                }
-
-                // The escaped character is taken literally (even a line break) and the backslash goes.
-                current.Append(text[++i]);
-                continue;
-            }
-
-            if (c is '\n' or '\r')
-            {
-                if (current.Length > 0)
-                {
-                    lines.Add(current.ToString());
-                    current.Clear();
-                }
-
-                continue;
-            }
-
-            current.Append(c);
-        }
-
-        if (current.Length > 0)
-        {
-            lines.Add(current.ToString());
-        }
-
-        if (lines.Contains("BARRIER=1") && lines.Count > 1)
-        {
-            dropReason = "BARRIER=1 with other assignments";
-            return null;
-        }
-
-        return lines;
-    }
 }

@@ -203,87 +203,19 @@ public sealed class NotifyReceiver : IDisposable
         }
     }
 
-    private unsafe NotifyMessage ReceiveOne(int fd)
+    private NotifyMessage ReceiveOne(int fd)
     {
-        // One byte more than the manager reads, to see (with MSG_TRUNC) that a datagram is too long.
-        byte[] buffer = new byte[MaxMessageBytes + 1];
-        int credentialsSpace = Libc.CMsgSpace(sizeof(Libc.UCred));
-        int rightsSpace = Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
-        int controlLength = credentialsSpace + rightsSpace;
-        byte* control = stackalloc byte[controlLength];
-        new Span<byte>(control, controlLength).Clear();
-        nint received;
-        Libc.MsgHdr header = default;
-        fixed (byte* bufferStart = buffer)
+        byte[] buffer = new byte[NotifyDatagramReader.BufferSize];
+        var fds = new List<int>();
+        int errno = NotifyDatagramReader.Receive(fd, buffer, fds, out ReceivedDatagram datagram);
+        if (errno != 0)
         {
-            Libc.IoVec iov = new() { Base = bufferStart, Length = (nuint)buffer.Length };
-            header.Iov = &iov;
-            header.IovLength = 1;
-            header.Control = control;
-            header.ControlLength = (nuint)controlLength;
-            do
-            {
-                received = Libc.RecvMsg(fd, &header, Libc.MSG_CMSG_CLOEXEC | Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
-            }
-            while (received < 0 && Libc.LastErrno == Errno.EINTR);
+            throw new IOException($"recvmsg failed: errno {errno}");
         }
 
-        if (received < 0)
-        {
-            throw new IOException($"recvmsg failed: errno {Libc.LastErrno}");
-        }
-
-        int pid = 0;
-        uint uid = uint.MaxValue;
-        uint gid = uint.MaxValue;
-        var files = new List<SafeFileHandle>();
-        int offset = 0;
-        int alignedHeader = Libc.CMsgAlign(sizeof(Libc.CMsgHdr));
-        while (offset + alignedHeader <= (int)header.ControlLength)
-        {
-            var cmsg = (Libc.CMsgHdr*)(control + offset);
-            int length = (int)cmsg->Length;
-            if (length < alignedHeader)
-            {
-                break;
-            }
-
-            byte* payload = control + offset + alignedHeader;
-            if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
-            {
-                int count = (length - alignedHeader) / sizeof(int);
-                for (int i = 0; i < count; i++)
-                {
-                    files.Add(new SafeFileHandle((IntPtr)((int*)payload)[i], ownsHandle: true));
-                }
-            }
-            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_CREDENTIALS)
-            {
-                var credentials = (Libc.UCred*)payload;
-                pid = credentials->Pid;
-                uid = credentials->Uid;
-                gid = credentials->Gid;
-            }
-
-            offset += Libc.CMsgAlign(length);
-        }
-
-        int size = (int)received;
-        string? dropReason = null;
-        IReadOnlyList<string>? lines = null;
-        if ((header.Flags & Libc.MSG_CTRUNC) != 0)
-        {
-            dropReason = "control data truncated";
-        }
-        else if (size > MaxMessageBytes || (header.Flags & Libc.MSG_TRUNC) != 0)
-        {
-            dropReason = $"datagram of {size} bytes is over {MaxMessageBytes}";
-        }
-        else
-        {
-            lines = NotifyMessage.Split(buffer.AsSpan(0, size), out dropReason);
-        }
-
+        var files = fds.ConvertAll(received => new SafeFileHandle(received, ownsHandle: true));
+        IReadOnlyList<string>? lines = NotifyDatagramReader.Lines(buffer, datagram, out string? dropReason);
+        int size = datagram.Length;
         byte[] data = buffer.AsSpan(0, Math.Min(size, buffer.Length)).ToArray();
         lines ??= [];
         if (AcknowledgeBarriers && (lines.Contains("BARRIER=1") || (dropReason is not null && files.Count > 0)))
@@ -296,6 +228,6 @@ public sealed class NotifyReceiver : IDisposable
             files.Clear();
         }
 
-        return new NotifyMessage(data, pid, uid, gid, files, dropReason, lines);
+        return new NotifyMessage(data, datagram.Pid, datagram.Uid, datagram.Gid, files, dropReason, lines);
     }
 }

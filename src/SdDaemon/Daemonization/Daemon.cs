@@ -291,7 +291,7 @@ public static class Daemon
                 if (message.Pid == leader && _daemon == 0)
                 {
                     Handle(message.Lines);
-                    if (ReadinessSocket.Get(message.Lines, "MAINPID") is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
+                    if (NotifyDatagramReader.Get(message.Lines, "MAINPID") is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
                     {
                         _daemon = pid;
                         foreach ((int early, IReadOnlyList<string> lines) in _early)
@@ -327,22 +327,22 @@ public static class Daemon
                 _ready = true;
             }
 
-            if (ReadinessSocket.Get(lines, "STATUS") is { } status)
+            if (NotifyDatagramReader.Get(lines, "STATUS") is { } status)
             {
                 _status = status;
             }
 
-            if (ReadinessSocket.Get(lines, "ERRNO") is { } errno && int.TryParse(errno, NumberStyles.None, CultureInfo.InvariantCulture, out int e))
+            if (NotifyDatagramReader.Get(lines, "ERRNO") is { } errno && int.TryParse(errno, NumberStyles.None, CultureInfo.InvariantCulture, out int e))
             {
                 _errno = e;
             }
 
-            if (ReadinessSocket.Get(lines, "EXIT_STATUS") is { } exit && int.TryParse(exit, NumberStyles.None, CultureInfo.InvariantCulture, out int x))
+            if (NotifyDatagramReader.Get(lines, "EXIT_STATUS") is { } exit && int.TryParse(exit, NumberStyles.None, CultureInfo.InvariantCulture, out int x))
             {
                 _exitStatus = x;
             }
 
-            if (ReadinessSocket.Get(lines, "EXTEND_TIMEOUT_USEC") is { } extend && ulong.TryParse(extend, NumberStyles.None, CultureInfo.InvariantCulture, out ulong usec))
+            if (NotifyDatagramReader.Get(lines, "EXTEND_TIMEOUT_USEC") is { } extend && ulong.TryParse(extend, NumberStyles.None, CultureInfo.InvariantCulture, out ulong usec))
             {
                 // As the manager does: the timeout now ends that long from now, never earlier than it was.
                 long until = Stopwatch.GetTimestamp() + (long)Math.Min(usec / 1e6 * Stopwatch.Frequency, long.MaxValue / 2);

@@ -13,8 +13,6 @@ namespace SdDaemon.Daemonization;
 /// </summary>
 internal sealed unsafe class ReadinessSocket : IDisposable
 {
-    private const int MaxMessageBytes = 4096;
-
     private readonly FileDescriptorHandle _socket;
 
     private ReadinessSocket(FileDescriptorHandle socket, string address)
@@ -55,86 +53,24 @@ internal sealed unsafe class ReadinessSocket : IDisposable
         return new ReadinessSocket(handle, address);
     }
 
-    /// <summary>The next queued datagram, or null when none is queued: sender pid and its lines (split as the manager does).</summary>
+    /// <summary>The next queued datagram, or null when none is queued: the sender's pid and its lines,
+    /// read as the manager reads them (a datagram the manager would drop has no lines).</summary>
     public (int Pid, IReadOnlyList<string> Lines)? TryReceive()
     {
-        byte[] buffer = new byte[MaxMessageBytes + 1];
-        int controlLength = Libc.CMsgSpace(sizeof(Libc.UCred)) + Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
-        byte* control = stackalloc byte[controlLength];
-        new Span<byte>(control, controlLength).Clear();
-        nint received;
-        Libc.MsgHdr header = default;
-        fixed (byte* start = buffer)
-        {
-            Libc.IoVec iov = new() { Base = start, Length = (nuint)buffer.Length };
-            header.Iov = &iov;
-            header.IovLength = 1;
-            header.Control = control;
-            header.ControlLength = (nuint)controlLength;
-            do
-            {
-                received = Libc.RecvMsg(_socket.Fd, &header, Libc.MSG_CMSG_CLOEXEC | Libc.MSG_DONTWAIT | Libc.MSG_TRUNC);
-            }
-            while (received < 0 && Libc.LastErrno == Errno.EINTR);
-        }
-
-        if (received < 0)
+        byte[] buffer = new byte[NotifyDatagramReader.BufferSize];
+        var fds = new List<int>();
+        if (NotifyDatagramReader.Receive(_socket.Fd, buffer, fds, out ReceivedDatagram datagram) != 0)
         {
             return null;
         }
 
-        int pid = 0;
-        int alignedHeader = Libc.CMsgAlign(sizeof(Libc.CMsgHdr));
-        for (int offset = 0; offset + alignedHeader <= (int)header.ControlLength;)
+        // Descriptors mean nothing here (no fd store): close them, as the manager does for unexpected ones.
+        foreach (int fd in fds)
         {
-            var cmsg = (Libc.CMsgHdr*)(control + offset);
-            int length = (int)cmsg->Length;
-            if (length < alignedHeader)
-            {
-                break;
-            }
-
-            if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_CREDENTIALS)
-            {
-                pid = ((Libc.UCred*)(control + offset + alignedHeader))->Pid;
-            }
-            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
-            {
-                // Descriptors mean nothing here (no fd store): close them, as the manager does for unexpected ones.
-                int count = (length - alignedHeader) / sizeof(int);
-                for (int i = 0; i < count; i++)
-                {
-                    Libc.CloseQuietly(((int*)(control + offset + alignedHeader))[i]);
-                }
-            }
-
-            offset += Libc.CMsgAlign(length);
+            Libc.CloseQuietly(fd);
         }
 
-        if (received > MaxMessageBytes)
-        {
-            return (pid, []);
-        }
-
-        return (pid, Split(Encoding.UTF8.GetString(buffer, 0, (int)received)));
-    }
-
-    /// <summary>Lines as the manager splits them: on \n and \r, empty ones skipped.</summary>
-    internal static IReadOnlyList<string> Split(string text) =>
-        text.TrimEnd('\0').Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries);
-
-    /// <summary>The first <c>KEY=</c> value (the manager's rule, spec N-8).</summary>
-    internal static string? Get(IReadOnlyList<string> lines, string key)
-    {
-        foreach (string line in lines)
-        {
-            if (line.Length > key.Length && line[key.Length] == '=' && line.StartsWith(key, StringComparison.Ordinal))
-            {
-                return line[(key.Length + 1)..];
-            }
-        }
-
-        return null;
+        return (datagram.Pid, NotifyDatagramReader.Lines(buffer, datagram, out _) ?? []);
     }
 
     public void Dispose() => _socket.Dispose();

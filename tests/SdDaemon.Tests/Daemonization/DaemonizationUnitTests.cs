@@ -204,10 +204,14 @@ public sealed class SpawnEnvironmentTests
     [Fact]
     public void Notify_lines_are_split_and_read_as_the_manager_does()
     {
-        IReadOnlyList<string> lines = ReadinessSocket.Split("READY=1\r\nSTATUS=a\n\nSTATUS=b\0");
-        Assert.Equal(["READY=1", "STATUS=a", "STATUS=b"], lines);
-        Assert.Equal("a", ReadinessSocket.Get(lines, "STATUS"));
-        Assert.Null(ReadinessSocket.Get(lines, "STATU"));
+        // The launcher's readiness socket reads with the same code as SdDaemon.Testing (spec N-7, N-8).
+        IReadOnlyList<string> lines = NotifyDatagramReader.Split("READY=1\r\nSTATUS=a\\\nb\n\nSTATUS=c\0"u8, out string? dropReason)!;
+        Assert.Null(dropReason);
+        Assert.Equal(["READY=1", "STATUS=a\nb", "STATUS=c"], lines);
+        Assert.Equal("a\nb", NotifyDatagramReader.Get(lines, "STATUS"));
+        Assert.Null(NotifyDatagramReader.Get(lines, "STATU"));
+        Assert.Null(NotifyDatagramReader.Split("READY=1\0STATUS=x"u8, out dropReason));
+        Assert.Equal("embedded NUL byte", dropReason);
     }
 
     [Fact]

@@ -1,0 +1,201 @@
+using System.Text;
+using SdDaemon.Interop;
+
+namespace SdDaemon;
+
+/// <summary>
+/// The receiving side of the notify protocol, read the way systemd's manager reads it: one datagram
+/// with the sender's credentials and descriptors (recvmsg), then its lines (spec N-7, N-8).
+/// <see cref="NotifyChannel"/> is the one writer; this is the one reader, shared as source by the
+/// daemonization launcher's readiness socket and SdDaemon.Testing's <c>NotifyReceiver</c>.
+/// </summary>
+internal static unsafe class NotifyDatagramReader
+{
+    /// <summary>One byte more than the manager accepts, so that a datagram that is too long is seen as such.</summary>
+    public const int BufferSize = Notification.MaxMessageBytes + 1;
+
+    /// <summary>
+    /// Receives one queued datagram into <paramref name="buffer"/> (at least <see cref="BufferSize"/>
+    /// bytes) without waiting, EINTR retried, descriptors CLOEXEC: 0 with what arrived, or the errno
+    /// (EAGAIN: nothing queued). Received descriptors are appended to <paramref name="fds"/>; the caller
+    /// owns them.
+    /// </summary>
+    public static int Receive(int fd, Span<byte> buffer, List<int> fds, out ReceivedDatagram datagram)
+    {
+        datagram = default;
+        int controlLength = Libc.CMsgSpace(sizeof(Libc.UCred)) + Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
+        byte* control = stackalloc byte[controlLength];
+        new Span<byte>(control, controlLength).Clear();
+        nint received;
+        Libc.MsgHdr header = default;
+        fixed (byte* start = buffer)
+        {
+            Libc.IoVec iov = new() { Base = start, Length = (nuint)buffer.Length };
+            header.Iov = &iov;
+            header.IovLength = 1;
+            header.Control = control;
+            header.ControlLength = (nuint)controlLength;
+            do
+            {
+                received = Libc.RecvMsg(fd, &header, Libc.MSG_CMSG_CLOEXEC | Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
+            }
+            while (received < 0 && Libc.LastErrno == Errno.EINTR);
+        }
+
+        if (received < 0)
+        {
+            return Libc.LastErrno;
+        }
+
+        int pid = 0;
+        uint uid = uint.MaxValue, gid = uint.MaxValue;
+        int alignedHeader = Libc.CMsgAlign(sizeof(Libc.CMsgHdr));
+        for (int offset = 0; offset + alignedHeader <= (int)header.ControlLength;)
+        {
+            var cmsg = (Libc.CMsgHdr*)(control + offset);
+            int length = (int)cmsg->Length;
+            if (length < alignedHeader)
+            {
+                break;
+            }
+
+            byte* payload = control + offset + alignedHeader;
+            if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
+            {
+                int count = (length - alignedHeader) / sizeof(int);
+                for (int i = 0; i < count; i++)
+                {
+                    fds.Add(((int*)payload)[i]);
+                }
+            }
+            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_CREDENTIALS)
+            {
+                var credentials = (Libc.UCred*)payload;
+                (pid, uid, gid) = (credentials->Pid, credentials->Uid, credentials->Gid);
+            }
+
+            offset += Libc.CMsgAlign(length);
+        }
+
+        datagram = new ReceivedDatagram((int)received, pid, uid, gid, header.Flags);
+        return 0;
+    }
+
+    /// <summary>
+    /// The lines of a received datagram, or null with the reason the manager would drop it: control
+    /// data cut short, more than <see cref="Notification.MaxMessageBytes"/>, or what
+    /// <see cref="Split"/> refuses.
+    /// </summary>
+    public static IReadOnlyList<string>? Lines(ReadOnlySpan<byte> buffer, ReceivedDatagram datagram, out string? dropReason)
+    {
+        if ((datagram.Flags & Libc.MSG_CTRUNC) != 0)
+        {
+            dropReason = "control data truncated";
+            return null;
+        }
+
+        if (datagram.Length > Notification.MaxMessageBytes || (datagram.Flags & Libc.MSG_TRUNC) != 0)
+        {
+            dropReason = $"datagram of {datagram.Length} bytes is over {Notification.MaxMessageBytes}";
+            return null;
+        }
+
+        return Split(buffer[..datagram.Length], out dropReason);
+    }
+
+    /// <summary>
+    /// Lines as the manager splits them: one trailing NUL tolerated, any other NUL drops the datagram;
+    /// lines end at \n or \r and empty ones are skipped; a backslash takes the next character
+    /// literally (a lone one at the end drops the datagram); BARRIER=1 must stand alone.
+    /// </summary>
+    public static IReadOnlyList<string>? Split(ReadOnlySpan<byte> data, out string? dropReason)
+    {
+        dropReason = null;
+        if (data.Length > 0 && data[^1] == 0)
+        {
+            data = data[..^1];
+        }
+
+        if (data.IndexOf((byte)0) >= 0)
+        {
+            dropReason = "embedded NUL byte";
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, true).GetString(data);
+        }
+        catch (DecoderFallbackException)
+        {
+            // The manager splits bytes, not characters; keep going on a lossy decoding so that the
+            // lines can still be seen.
+            text = Encoding.UTF8.GetString(data);
+        }
+
+        var lines = new List<string>();
+        var current = new StringBuilder();
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\\')
+            {
+                if (i + 1 == text.Length)
+                {
+                    dropReason = "trailing lone backslash";
+                    return null;
+                }
+
+                // The escaped character is taken literally (even a line break) and the backslash goes.
+                current.Append(text[++i]);
+                continue;
+            }
+
+            if (c is '\n' or '\r')
+            {
+                if (current.Length > 0)
+                {
+                    lines.Add(current.ToString());
+                    current.Clear();
+                }
+
+                continue;
+            }
+
+            current.Append(c);
+        }
+
+        if (current.Length > 0)
+        {
+            lines.Add(current.ToString());
+        }
+
+        if (lines.Contains("BARRIER=1") && lines.Count > 1)
+        {
+            dropReason = "BARRIER=1 with other assignments";
+            return null;
+        }
+
+        return lines;
+    }
+
+    /// <summary>The value of the first <c>KEY=</c> line: the first assignment wins (spec N-8).</summary>
+    public static string? Get(IReadOnlyList<string> lines, string key)
+    {
+        foreach (string line in lines)
+        {
+            if (line.Length > key.Length && line[key.Length] == '=' && line.StartsWith(key, StringComparison.Ordinal))
+            {
+                return line[(key.Length + 1)..];
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>What <see cref="NotifyDatagramReader.Receive"/> got: the datagram's full length (it may
+/// exceed the buffer), the sender's credentials (pid 0 and uid/gid <see cref="uint.MaxValue"/> when none
+/// came) and recvmsg's flags (MSG_TRUNC, MSG_CTRUNC).</summary>
+internal readonly record struct ReceivedDatagram(int Length, int Pid, uint Uid, uint Gid, int Flags);
