@@ -29,15 +29,12 @@ public sealed class JournalNativeWriter : IDisposable
     /// <summary>Where journald listens for native entries.</summary>
     public const string DefaultSocketPath = "/run/systemd/journal/socket";
 
-    private const int SendBufferSize = 8 * 1024 * 1024;
-
     /// <summary>How long a failed connect to an absent journald is remembered, so that a machine
     /// without journald pays no socket/connect/close per entry.</summary>
     private static readonly long AbsenceCacheTicks = Stopwatch.Frequency;
 
-    private readonly byte[] _address;
-    private readonly object _gate = new();
-    private FileDescriptorHandle? _socket;
+    private readonly ConnectedDatagramSocket _socket;
+    private readonly ConnectedDatagramSocket.Sender _sendEntry;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
     private int _maxDatagramSize = int.MaxValue;
@@ -54,9 +51,11 @@ public sealed class JournalNativeWriter : IDisposable
         }
 
         // struct sockaddr_un: sa_family_t (2 bytes) + the path with its NUL.
-        _address = new byte[2 + path.Length + 1];
-        BitConverter.TryWriteBytes(_address.AsSpan(0, 2), (ushort)Libc.AF_UNIX);
-        path.CopyTo(_address, 2);
+        byte[] address = new byte[2 + path.Length + 1];
+        BitConverter.TryWriteBytes(address.AsSpan(0, 2), (ushort)Libc.AF_UNIX);
+        path.CopyTo(address, 2);
+        _socket = new ConnectedDatagramSocket(address);
+        _sendEntry = (fd, entry, _) => SendEntry(fd, entry);
     }
 
     /// <summary>The process-wide writer to journald's socket, <see cref="DefaultSocketPath"/>.</summary>
@@ -119,56 +118,37 @@ public sealed class JournalNativeWriter : IDisposable
             return JournalSendResult.NotListening;
         }
 
-        for (int attempt = 0; ; attempt++)
+        // journald not there a moment ago: say so again without a system call.
+        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _absentUntil))
         {
-            FileDescriptorHandle? socket = GetSocket(out int errno);
-            if (socket is null)
-            {
-                return IsAbsent(errno) ? JournalSendResult.Absent(errno) : JournalSendResult.Failure(errno);
-            }
+            return JournalSendResult.Absent(_absentErrno);
+        }
 
-            bool added = false;
-            try
-            {
-                socket.DangerousAddRef(ref added);
-                errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendDatagram(socket.Fd, encodedEntry);
-                if (errno is Errno.EMSGSIZE or Errno.ENOBUFS)
-                {
-                    errno = SendThroughMemfd(socket.Fd, encodedEntry);
-                }
-            }
-            catch (ObjectDisposedException) when (!added)
-            {
-                errno = Errno.ENOTCONN;
-            }
-            finally
-            {
-                if (added)
-                {
-                    socket.DangerousRelease();
-                }
-            }
+        int errno = _socket.Send(encodedEntry, null, _sendEntry, out bool connectFailed);
+        if (errno == 0)
+        {
+            return JournalSendResult.Sent;
+        }
 
-            if (errno == 0)
-            {
-                return JournalSendResult.Sent;
-            }
-
-            // journald restarted (its socket was re-created): connect again, once.
-            if (attempt == 0 && errno is Errno.ECONNREFUSED or Errno.ENOTCONN or Errno.ECONNRESET or Errno.EDESTADDRREQ or Errno.EPIPE)
-            {
-                Invalidate(socket);
-                continue;
-            }
-
-            if (IsAbsent(errno))
-            {
-                Invalidate(socket);
-                return JournalSendResult.Absent(errno);
-            }
-
+        if (!IsAbsent(errno))
+        {
             return JournalSendResult.Failure(errno);
         }
+
+        if (connectFailed)
+        {
+            _absentErrno = errno;
+            Volatile.Write(ref _absentUntil, Stopwatch.GetTimestamp() + AbsenceCacheTicks);
+        }
+
+        return JournalSendResult.Absent(errno);
+    }
+
+    /// <summary>One entry on the connected socket: a datagram, or a sealed memfd when it is too large for one (spec J-4).</summary>
+    private int SendEntry(int fd, ReadOnlySpan<byte> encodedEntry)
+    {
+        int errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendDatagram(fd, encodedEntry);
+        return errno is Errno.EMSGSIZE or Errno.ENOBUFS && OperatingSystem.IsLinux() ? SendThroughMemfd(fd, encodedEntry) : errno;
     }
 
     /// <summary>Closes the cached socket. Disposing <see cref="Default"/> is ignored.</summary>
@@ -179,12 +159,8 @@ public sealed class JournalNativeWriter : IDisposable
             return;
         }
 
-        lock (_gate)
-        {
-            _disposed = true;
-            _socket?.Dispose();
-            _socket = null;
-        }
+        _disposed = true;
+        _socket.Dispose();
     }
 
     private static bool IsAbsent(int errno) => errno is Errno.ENOENT or Errno.ECONNREFUSED or Errno.ENOTCONN;
@@ -285,93 +261,14 @@ public sealed class JournalNativeWriter : IDisposable
 
             if (deadline == 0)
             {
-                deadline = Stopwatch.GetTimestamp() + (long)(_sendTimeout.TotalSeconds * Stopwatch.Frequency);
-            }
-
-            long left = deadline - Stopwatch.GetTimestamp();
-            if (left <= 0)
-            {
-                return Errno.EAGAIN;
+                deadline = Deadline.After(_sendTimeout);
             }
 
             // Connected: POLLOUT also reflects room in journald's receive queue.
-            Libc.PollFd poll = new() { Fd = fd, Events = Libc.POLLOUT };
-            _ = Libc.Poll(&poll, 1, (int)Math.Max(1, Math.Min(int.MaxValue, left * 1000 / Stopwatch.Frequency)));
-        }
-    }
-
-    private FileDescriptorHandle? GetSocket(out int errno)
-    {
-        errno = 0;
-        FileDescriptorHandle? socket = Volatile.Read(ref _socket);
-        if (socket is not null)
-        {
-            return socket;
-        }
-
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_socket is not null)
+            if (!Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
             {
-                return _socket;
-            }
-
-            long now = Stopwatch.GetTimestamp();
-            if (now < _absentUntil)
-            {
-                errno = _absentErrno;
-                return null;
-            }
-
-            socket = Open(out errno);
-            if (socket is null && IsAbsent(errno))
-            {
-                _absentErrno = errno;
-                _absentUntil = now + AbsenceCacheTicks;
-            }
-
-            Volatile.Write(ref _socket, socket);
-            return socket;
-        }
-    }
-
-    private void Invalidate(FileDescriptorHandle socket)
-    {
-        lock (_gate)
-        {
-            if (ReferenceEquals(_socket, socket))
-            {
-                _socket = null;
+                return waitError == 0 ? Errno.EAGAIN : waitError;
             }
         }
-
-        socket.Dispose();
-    }
-
-    private unsafe FileDescriptorHandle? Open(out int errno)
-    {
-        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            errno = Libc.LastErrno;
-            return null;
-        }
-
-        var handle = new FileDescriptorHandle(fd);
-        int size = SendBufferSize;
-        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int)); // best effort, as libsystemd
-        fixed (byte* address = _address)
-        {
-            if (Libc.Connect(fd, address, (uint)_address.Length) != 0)
-            {
-                errno = Libc.LastErrno;
-                handle.Dispose();
-                return null;
-            }
-        }
-
-        errno = 0;
-        return handle;
     }
 }

@@ -22,9 +22,6 @@ namespace SdDaemon;
 /// </remarks>
 public sealed class NotifyChannel : IDisposable
 {
-    /// <summary>libsystemd raises SO_SNDBUF to 8 MiB so that bursts queue instead of blocking (spec N-9).</summary>
-    private const int SendBufferSize = 8 * 1024 * 1024;
-
     /// <summary>How often <see cref="Default"/> re-reads NOTIFY_SOCKET (see the remarks on the class).</summary>
     internal static readonly TimeSpan DefaultRecheckInterval = TimeSpan.FromMilliseconds(100);
 
@@ -35,6 +32,7 @@ public sealed class NotifyChannel : IDisposable
     private long _environmentReadAt = long.MinValue;
     private readonly object _gate = new();
     private readonly object _environmentGate = new();
+    private readonly ConnectedDatagramSocket.Sender _transmitDatagram;
     private volatile Target? _target;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
@@ -44,6 +42,7 @@ public sealed class NotifyChannel : IDisposable
         _environment = environment;
         _fixedAddress = fixedAddress;
         _recheckMilliseconds = (long)recheckInterval.TotalMilliseconds;
+        _transmitDatagram = (fd, _, notification) => Transmit(fd, (Notification)notification!, isStream: false);
     }
 
     /// <summary>
@@ -273,47 +272,10 @@ public sealed class NotifyChannel : IDisposable
 
     private NotifyResult SendUnix(Target target, Notification notification)
     {
-        for (int attempt = 0; ; attempt++)
-        {
-            FileDescriptorHandle? socket = target.GetSocket(out int errno);
-            if (socket is null)
-            {
-                return NotifyResult.Failure(errno, $"cannot connect to NOTIFY_SOCKET '{target.Text}'");
-            }
-
-            bool added = false;
-            try
-            {
-                socket.DangerousAddRef(ref added);
-                errno = Transmit(socket.Fd, notification, isStream: false);
-            }
-            catch (ObjectDisposedException) when (!added)
-            {
-                errno = Errno.ENOTCONN; // replaced by another thread between GetSocket and here
-            }
-            finally
-            {
-                if (added)
-                {
-                    socket.DangerousRelease();
-                }
-            }
-
-            if (errno == 0)
-            {
-                return NotifyResult.Sent;
-            }
-
-            // The peer we are connected to is gone (the manager closed or re-created its socket):
-            // connect again once. A second failure is real.
-            if (attempt == 0 && errno is Errno.ECONNREFUSED or Errno.ENOTCONN or Errno.ECONNRESET or Errno.EDESTADDRREQ or Errno.EPIPE)
-            {
-                target.Invalidate(socket);
-                continue;
-            }
-
-            return NotifyResult.Failure(errno, DescribeSendError(errno));
-        }
+        int errno = target.Socket!.Send(default, notification, _transmitDatagram, out bool connectFailed);
+        return errno == 0 ? NotifyResult.Sent
+            : connectFailed ? NotifyResult.Failure(errno, $"cannot connect to NOTIFY_SOCKET '{target.Text}'")
+            : NotifyResult.Failure(errno, DescribeSendError(errno));
     }
 
     private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification)
@@ -345,7 +307,7 @@ public sealed class NotifyChannel : IDisposable
         }
 
         using var handle = new FileDescriptorHandle(fd);
-        long deadline = Deadline(_sendTimeout);
+        long deadline = Deadline.After(_sendTimeout);
         int error = BindPrivilegedVsockPort(fd);
         if (error != 0)
         {
@@ -362,7 +324,7 @@ public sealed class NotifyChannel : IDisposable
                 error = Libc.LastErrno;
                 if (error == Errno.EINPROGRESS)
                 {
-                    error = WaitFor(fd, Libc.POLLOUT, deadline, out int waitError) ? SocketError(fd) : (waitError == 0 ? Errno.ETIMEDOUT : waitError);
+                    error = Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError) ? SocketError(fd) : (waitError == 0 ? Errno.ETIMEDOUT : waitError);
                 }
 
                 if (error != 0)
@@ -388,7 +350,7 @@ public sealed class NotifyChannel : IDisposable
                 return NotifyResult.Failure(Libc.LastErrno, "cannot shut down the notify connection");
             }
 
-            if (!WaitFor(fd, Libc.POLLIN, deadline, out errno))
+            if (!Deadline.WaitFor(fd, Libc.POLLIN, deadline, out errno))
             {
                 return NotifyResult.Failure(errno == 0 ? Errno.ETIMEDOUT : errno, "the receiver did not close the vsock connection");
             }
@@ -546,10 +508,10 @@ public sealed class NotifyChannel : IDisposable
                         // The receiver's queue is full: wait for room, but never for ever.
                         if (deadline == 0)
                         {
-                            deadline = Deadline(_sendTimeout);
+                            deadline = Deadline.After(_sendTimeout);
                         }
 
-                        if (WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
+                        if (Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
                         {
                             continue;
                         }
@@ -610,63 +572,10 @@ public sealed class NotifyChannel : IDisposable
     private static int ReadIdsDiffer() =>
         Libc.GetUid() != Libc.GetEUid() || Libc.GetGid() != Libc.GetEGid() ? 1 : 0;
 
-    /// <summary>A Stopwatch deadline; spans too long to add (over about 100 years) mean never.</summary>
-    private static long Deadline(TimeSpan timeout)
-    {
-        double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
-        return timeout == Timeout.InfiniteTimeSpan || ticks >= long.MaxValue / 2
-            ? long.MaxValue
-            : Stopwatch.GetTimestamp() + (long)ticks;
-    }
-
-    private static int RemainingMilliseconds(long deadline)
-    {
-        if (deadline == long.MaxValue)
-        {
-            return -1;
-        }
-
-        long remaining = deadline - Stopwatch.GetTimestamp();
-        if (remaining <= 0)
-        {
-            return 0;
-        }
-
-        return (int)Math.Min(int.MaxValue, Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency));
-    }
-
-    /// <summary>poll() for <paramref name="events"/> until the deadline, riding out EINTR.
-    /// False with errno 0 on timeout, false with the errno on failure.</summary>
-    private static unsafe bool WaitFor(int fd, short events, long deadline, out int errno)
-    {
-        while (true)
-        {
-            Libc.PollFd poll = new() { Fd = fd, Events = events };
-            int ready = Libc.Poll(&poll, 1, RemainingMilliseconds(deadline));
-            if (ready > 0)
-            {
-                errno = 0;
-                return true;
-            }
-
-            if (ready == 0)
-            {
-                errno = 0;
-                return false;
-            }
-
-            errno = Libc.LastErrno;
-            if (errno != Errno.EINTR)
-            {
-                return false;
-            }
-        }
-    }
-
     private static NotifyResult WaitForHangUp(int readFd, TimeSpan timeout)
     {
         // POLLHUP is reported whatever the requested events: ask for none (spec N-14).
-        if (WaitFor(readFd, 0, Deadline(timeout), out int errno))
+        if (Deadline.WaitFor(readFd, 0, Deadline.After(timeout), out int errno))
         {
             return NotifyResult.Sent;
         }
@@ -686,23 +595,20 @@ public sealed class NotifyChannel : IDisposable
 
     private static unsafe void SetSendBuffer(int fd)
     {
-        int size = SendBufferSize;
+        int size = ConnectedDatagramSocket.SendBufferSize; // spec N-9
         _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int)); // best effort, as libsystemd
     }
 
     /// <summary>A parsed NOTIFY_SOCKET value and, for AF_UNIX, its cached connected socket.</summary>
     private sealed class Target : IDisposable
     {
-        private readonly object _gate = new();
-        private FileDescriptorHandle? _socket;
-        private bool _disposed;
-
         public Target(string text)
         {
             Text = text;
             ParseErrno = NotifySocketAddress.TryParse(text, out NotifySocketAddress? address, out string? detail);
             Address = address;
             ParseDetail = detail;
+            Socket = address?.Family == Libc.AF_UNIX ? new ConnectedDatagramSocket(address.SockAddr) : null;
         }
 
         public string Text { get; }
@@ -713,82 +619,17 @@ public sealed class NotifyChannel : IDisposable
 
         public string? ParseDetail { get; }
 
-        public FileDescriptorHandle? GetSocket(out int errno)
-        {
-            errno = 0;
-            FileDescriptorHandle? socket = Volatile.Read(ref _socket);
-            if (socket is not null)
-            {
-                return socket;
-            }
+        /// <summary>The shared connected socket of an AF_UNIX address; null for the others (a socket per message).</summary>
+        public ConnectedDatagramSocket? Socket { get; }
 
-            lock (_gate)
-            {
-                if (_socket is not null)
-                {
-                    return _socket;
-                }
+        private volatile bool _disposed;
 
-                if (_disposed)
-                {
-                    errno = Errno.ENOTCONN;
-                    return null;
-                }
-
-                socket = Open(Address!, out errno);
-                Volatile.Write(ref _socket, socket);
-                return socket;
-            }
-        }
-
-        public bool IsDisposed => Volatile.Read(ref _disposed);
-
-        public void Invalidate(FileDescriptorHandle socket)
-        {
-            lock (_gate)
-            {
-                if (ReferenceEquals(_socket, socket))
-                {
-                    _socket = null;
-                }
-            }
-
-            socket.Dispose();
-        }
+        public bool IsDisposed => _disposed;
 
         public void Dispose()
         {
-            lock (_gate)
-            {
-                _disposed = true;
-                _socket?.Dispose();
-                _socket = null;
-            }
-        }
-
-        private static unsafe FileDescriptorHandle? Open(NotifySocketAddress address, out int errno)
-        {
-            int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-            if (fd < 0)
-            {
-                errno = Libc.LastErrno;
-                return null;
-            }
-
-            var handle = new FileDescriptorHandle(fd);
-            SetSendBuffer(fd);
-            fixed (byte* sockaddr = address.SockAddr)
-            {
-                if (Libc.Connect(fd, sockaddr, (uint)address.SockAddr.Length) != 0)
-                {
-                    errno = Libc.LastErrno;
-                    handle.Dispose();
-                    return null;
-                }
-            }
-
-            errno = 0;
-            return handle;
+            _disposed = true;
+            Socket?.Dispose();
         }
     }
 }
