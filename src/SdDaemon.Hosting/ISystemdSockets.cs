@@ -26,6 +26,12 @@ public interface ISystemdSockets
     /// the fd store (FDSTORE=1, FDNAME=<paramref name="name"/>; needs FileDescriptorStoreMax=1 or more), so
     /// that a restart takes it over and refuses no connection.
     /// </summary>
+    /// <remarks>The returned <see cref="Socket"/> owns the descriptor; close it when the application stops
+    /// listening. With Kestrel, do not pass only the number to <c>ListenHandle</c>: Kestrel wraps it
+    /// without owning it and never closes it, so the port would keep taking connections into its backlog
+    /// all through the shutdown. Give Kestrel this object through
+    /// <c>SocketTransportOptions.CreateBoundListenSocket</c> as well (examples/WebApp shows how); its
+    /// unbind then closes it.</remarks>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid FDNAME.</exception>
     [SupportedOSPlatform("linux")]
     Socket GetOrBind(string name, Func<Socket> bind);
