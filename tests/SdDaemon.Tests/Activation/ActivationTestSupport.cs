@@ -63,18 +63,10 @@ internal sealed class FakeActivationSystem : IActivationSystem
     }
 }
 
-/// <summary>libc calls the tests need to make real descriptors (test-only P/Invokes).</summary>
+/// <summary>libc calls the tests need to make real descriptors that the library itself never makes
+/// (the rest come from its Libc, visible to the tests).</summary>
 internal static unsafe partial class TestLibc
 {
-    [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
-    public static partial int Dup2(int fd, int target);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    public static partial int Fcntl(int fd, int command, int argument);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
-
     [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MkFifo(string path, uint mode);
 
@@ -84,18 +76,15 @@ internal static unsafe partial class TestLibc
     [LibraryImport("libc", EntryPoint = "mq_unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MqUnlink(string name);
 
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    public static partial int Socket(int domain, int type, int protocol);
-
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
 
     public const int F_GETFD = 1;
     public const int FD_CLOEXEC = 1;
 
-    public static bool IsOpen(int fd) => Fcntl(fd, F_GETFD, 0) >= 0;
+    public static bool IsOpen(int fd) => SdDaemon.Interop.Libc.Fcntl(fd, F_GETFD, 0) >= 0;
 
-    public static bool IsCloseOnExec(int fd) => (Fcntl(fd, F_GETFD, 0) & FD_CLOEXEC) != 0;
+    public static bool IsCloseOnExec(int fd) => (SdDaemon.Interop.Libc.Fcntl(fd, F_GETFD, 0) & FD_CLOEXEC) != 0;
 
     /// <summary>
     /// Places a duplicate of <paramref name="fd"/> (without CLOEXEC, as a manager passes it) at the
@@ -105,7 +94,7 @@ internal static unsafe partial class TestLibc
     public static int PlaceAt(int fd, int target)
     {
         Assert.False(IsOpen(target), $"fd {target} is in use");
-        int r = Dup2(fd, target);
+        int r = SdDaemon.Interop.Libc.Dup2(fd, target);
         Assert.Equal(target, r);
         return target;
     }

@@ -232,7 +232,7 @@ public sealed class DescriptorCheckTests : IDisposable
     [Fact]
     public void L9_IsSocket_with_an_AF_number_accepts_families_dotnet_does_not_model()
     {
-        int fd = TestLibc.Socket(16 /* AF_NETLINK */, 2 /* SOCK_DGRAM */ | 0x80000, 0 /* NETLINK_ROUTE */);
+        int fd = SdDaemon.Interop.Libc.Socket(16 /* AF_NETLINK */, 2 /* SOCK_DGRAM */ | 0x80000, 0 /* NETLINK_ROUTE */);
         Assert.True(fd >= 0);
         using var netlink = new SafeFileHandle(fd, true);
         Assert.Equal(CheckResult.Yes, DescriptorCheck.IsSocket(fd, 16));

@@ -25,7 +25,7 @@ public sealed class LibsystemdIsDifferentialTests : IDisposable
     {
         for (int fd = First; fd < First + 16; fd++)
         {
-            _ = TestLibc.Close(fd);
+            _ = SdDaemon.Interop.Libc.Close(fd);
         }
 
         foreach (IDisposable d in _keep)

@@ -32,7 +32,7 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
 
         for (int fd = _first; fd < _first + 20; fd++)
         {
-            _ = TestLibc.Close(fd);
+            _ = SdDaemon.Interop.Libc.Close(fd);
         }
     }
 
@@ -176,7 +176,7 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
     [Fact]
     public void ToSocket_on_a_netlink_socket_does_not_throw()
     {
-        int fd = TestLibc.Socket(16 /* AF_NETLINK */, 2 /* SOCK_DGRAM */ | 0x80000, 0 /* NETLINK_ROUTE */);
+        int fd = SdDaemon.Interop.Libc.Socket(16 /* AF_NETLINK */, 2 /* SOCK_DGRAM */ | 0x80000, 0 /* NETLINK_ROUTE */);
         Assert.True(fd >= 0);
         var handle = Keep(new SafeFileHandle(fd, true));
         using ListenFdsResult fds = Pass("nl", handle);
@@ -190,7 +190,7 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
     [Fact]
     public void ToSocket_on_a_vsock_socket_does_not_throw_where_the_kernel_has_vsock()
     {
-        int fd = TestLibc.Socket(40 /* AF_VSOCK */, 1 /* SOCK_STREAM */ | 0x80000, 0);
+        int fd = SdDaemon.Interop.Libc.Socket(40 /* AF_VSOCK */, 1 /* SOCK_STREAM */ | 0x80000, 0);
         if (fd < 0)
         {
             return; // no vsock transport in this kernel; netlink covers the unmodeled-family path
@@ -357,7 +357,7 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
         // Replace the number with a socket before anything was asked: the object still describes
         // what was passed (a FIFO), not what the number refers to now.
         using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        Assert.Equal(_first, TestLibc.Dup2((int)udp.SafeHandle.DangerousGetHandle(), _first));
+        Assert.Equal(_first, SdDaemon.Interop.Libc.Dup2((int)udp.SafeHandle.DangerousGetHandle(), _first));
         Assert.Equal(FileKind.Fifo, fds[0].Kind);
         Assert.Throws<InvalidOperationException>(() => fds[0].ToSocket());
     }
@@ -374,7 +374,7 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
         using ListenFdsResult fds = Pass("fifo", Keep(new SafeFileHandle(fd, true)));
         Assert.Equal(FileKind.Fifo, fds[0].Kind);
         using Stream stream = fds[0].ToStream();
-        Assert.Equal(0, TestLibc.Fcntl(_first, 3 /* F_GETFL */, 0) & 0x800);
+        Assert.Equal(0, SdDaemon.Interop.Libc.Fcntl(_first, 3 /* F_GETFL */, 0) & 0x800);
 
         Task writer = Task.Run(async () =>
         {

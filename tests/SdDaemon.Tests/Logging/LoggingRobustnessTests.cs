@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using SdDaemon.Interop;
 using SdDaemon.Logging;
 using Xunit;
 
@@ -14,33 +15,24 @@ public sealed unsafe class LoggingRobustnessTests
     private const int O_NONBLOCK = 0x800;
     private const int F_SETFL = 4;
 
-    [DllImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    private static extern int Pipe2(int* fds, int flags);
-
-    [DllImport("libc", EntryPoint = "socketpair", SetLastError = true)]
-    private static extern int SocketPair(int domain, int type, int protocol, int* fds);
-
-    [DllImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static extern nint Read(int fd, byte* buffer, nuint count);
-
     private static (int Read, int Write) MakePipe()
     {
         int* fds = stackalloc int[2];
-        Assert.Equal(0, Pipe2(fds, 0x80000 /* O_CLOEXEC */));
+        Assert.Equal(0, Libc.Pipe2(fds, 0x80000 /* O_CLOEXEC */));
         return (fds[0], fds[1]);
     }
 
     /// <summary>Everything readable now from a descriptor made non-blocking (the test's own end).</summary>
     private static byte[] Drain(int fd)
     {
-        Assert.Equal(0, TestLibc.Fcntl(fd, F_SETFL, O_NONBLOCK));
+        Assert.Equal(0, Libc.Fcntl(fd, F_SETFL, O_NONBLOCK));
         var all = new MemoryStream();
         byte[] chunk = new byte[65536];
         fixed (byte* c = chunk)
         {
             while (true)
             {
-                nint n = Read(fd, c, (nuint)chunk.Length);
+                nint n = Libc.Read(fd, c, (nuint)chunk.Length);
                 if (n <= 0)
                 {
                     break;
@@ -104,8 +96,8 @@ public sealed unsafe class LoggingRobustnessTests
         }
         finally
         {
-            _ = TestLibc.Close(readFd);
-            _ = TestLibc.Close(writeFd);
+            _ = Libc.Close(readFd);
+            _ = Libc.Close(writeFd);
         }
     }
 
@@ -118,7 +110,7 @@ public sealed unsafe class LoggingRobustnessTests
         }
 
         int* fds = stackalloc int[2];
-        Assert.Equal(0, SocketPair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0x80000, 0, fds));
+        Assert.Equal(0, Libc.SocketPair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0x80000, 0, fds));
         int reader = fds[0];
         int writer = fds[1];
         try
@@ -142,8 +134,8 @@ public sealed unsafe class LoggingRobustnessTests
         }
         finally
         {
-            _ = TestLibc.Close(reader);
-            _ = TestLibc.Close(writer);
+            _ = Libc.Close(reader);
+            _ = Libc.Close(writer);
         }
     }
 
@@ -156,7 +148,7 @@ public sealed unsafe class LoggingRobustnessTests
         }
 
         var (readFd, writeFd) = MakePipe();
-        _ = TestLibc.Close(readFd);
+        _ = Libc.Close(readFd);
         try
         {
             StderrLogger logger = StderrLogger.ForFileDescriptor(writeFd);
@@ -165,7 +157,7 @@ public sealed unsafe class LoggingRobustnessTests
         }
         finally
         {
-            _ = TestLibc.Close(writeFd);
+            _ = Libc.Close(writeFd);
         }
     }
 

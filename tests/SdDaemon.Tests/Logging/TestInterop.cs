@@ -3,44 +3,15 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using SdDaemon.Interop;
 
 namespace SdDaemon.Tests.Logging;
 
-/// <summary>The test side's own libc calls (the library's Libc is internal to it).</summary>
+/// <summary>The test side's own libc calls; the rest come from the library's Libc (visible to the
+/// tests). fstat(2) stays its own: it is the oracle for JournalStreamCheck, which uses statx.</summary>
 internal static unsafe class TestLibc
 {
     public const int F_GET_SEALS = 1034;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct IoVec
-    {
-        public void* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVec* Iov;
-        public nuint IovLength;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    [DllImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
-    public static extern nint RecvMsg(int fd, MsgHdr* message, int flags);
-
-    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    public static extern int Fcntl(int fd, int command, int argument);
-
-    [DllImport("libc", EntryPoint = "pread", SetLastError = true)]
-    public static extern nint PRead(int fd, byte* buffer, nuint count, long offset);
-
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static extern int Close(int fd);
 
     [DllImport("libc", EntryPoint = "fstat", SetLastError = true)]
     public static extern int FStat(int fd, byte* statBuffer);
@@ -92,9 +63,9 @@ internal sealed unsafe class JournalReceiver : IDisposable
         byte* control = stackalloc byte[256];
         fixed (byte* bytes = data)
         {
-            TestLibc.IoVec iov = new() { Base = bytes, Length = (nuint)data.Length };
-            TestLibc.MsgHdr message = new() { Iov = &iov, IovLength = 1, Control = control, ControlLength = 256 };
-            nint n = TestLibc.RecvMsg((int)_socket.Handle, &message, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+            Libc.IoVec iov = new() { Base = bytes, Length = (nuint)data.Length };
+            Libc.MsgHdr message = new() { Iov = &iov, IovLength = 1, Control = control, ControlLength = 256 };
+            nint n = Libc.RecvMsg((int)_socket.Handle, &message, 0x40000000 /* MSG_CMSG_CLOEXEC */);
             if (n < 0)
             {
                 throw new InvalidOperationException($"recvmsg failed: {Marshal.GetLastPInvokeError()}");
@@ -122,7 +93,7 @@ internal sealed unsafe class JournalReceiver : IDisposable
             int seals = -1;
             if (fds.Count == 1)
             {
-                seals = TestLibc.Fcntl(fds[0], TestLibc.F_GET_SEALS, 0);
+                seals = Libc.Fcntl(fds[0], TestLibc.F_GET_SEALS, 0);
                 var all = new MemoryStream();
                 byte[] chunk = new byte[1 << 16];
                 long position = 0;
@@ -130,7 +101,7 @@ internal sealed unsafe class JournalReceiver : IDisposable
                 {
                     while (true)
                     {
-                        nint r = TestLibc.PRead(fds[0], c, (nuint)chunk.Length, position);
+                        nint r = Libc.PRead(fds[0], c, (nuint)chunk.Length, position);
                         if (r <= 0)
                         {
                             break;
@@ -146,7 +117,7 @@ internal sealed unsafe class JournalReceiver : IDisposable
 
             foreach (int fd in fds)
             {
-                _ = TestLibc.Close(fd);
+                _ = Libc.Close(fd);
             }
 
             return new Datagram(data[..(int)n], [.. fds], content, seals);

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace SdDaemon.Tests.Support;
 
-internal static partial class Fds
+internal static class Fds
 {
     /// <summary>What /proc/self/fd/N points to: "pipe:[inode]", "socket:[inode]" or a path: an fd's identity.</summary>
     public static string Identity(SafeHandle handle) =>
@@ -14,14 +14,11 @@ internal static partial class Fds
     public static unsafe (Microsoft.Win32.SafeHandles.SafeFileHandle Read, Microsoft.Win32.SafeHandles.SafeFileHandle Write) Pipe()
     {
         int* fds = stackalloc int[2];
-        if (Pipe2(fds, 0x80000) != 0)
+        if (SdDaemon.Interop.Libc.Pipe2(fds, 0x80000) != 0)
         {
             throw new IOException("pipe2 failed");
         }
 
         return (new(fds[0], ownsHandle: true), new(fds[1], ownsHandle: true));
     }
-
-    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    private static unsafe partial int Pipe2(int* fds, int flags);
 }
