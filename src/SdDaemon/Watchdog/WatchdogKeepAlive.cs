@@ -96,11 +96,16 @@ public sealed class WatchdogKeepAlive : IDisposable
             ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
         }
 
-        NotifyResult result;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
-            result = _channel.Send(new Notification(NotifyState.WatchdogUsec(timeout)));
+        }
+
+        // Sent outside the lock: a send may wait up to SendTimeout for room, and the ping thread
+        // and the getters must not wait behind it.
+        NotifyResult result = _channel.Send(new Notification(NotifyState.WatchdogUsec(timeout)));
+        lock (_gate)
+        {
             _timeout = timeout;
             _wake = true;
             Monitor.PulseAll(_gate);
@@ -147,6 +152,12 @@ public sealed class WatchdogKeepAlive : IDisposable
             while (!_stopping)
             {
                 TimeSpan interval = IntervalFor(_timeout);
+
+                // The next ping is due one interval after this one began: a slow health check or a
+                // send that waits for room must not stretch the gap between pings past the interval.
+                long deadline = interval == System.Threading.Timeout.InfiniteTimeSpan
+                    ? long.MaxValue
+                    : System.Environment.TickCount64 + (long)Math.Max(1, interval.TotalMilliseconds);
                 if (interval != System.Threading.Timeout.InfiniteTimeSpan)
                 {
                     Monitor.Exit(_gate);
@@ -160,10 +171,7 @@ public sealed class WatchdogKeepAlive : IDisposable
                     }
                 }
 
-                // Sleep for one interval, or until Dispose or a timeout change wakes us.
-                long deadline = interval == System.Threading.Timeout.InfiniteTimeSpan
-                    ? long.MaxValue
-                    : System.Environment.TickCount64 + (long)Math.Max(1, interval.TotalMilliseconds);
+                // Sleep until then, or until Dispose or a timeout change wakes us.
                 while (!_stopping && !_wake)
                 {
                     long left = deadline - System.Environment.TickCount64;

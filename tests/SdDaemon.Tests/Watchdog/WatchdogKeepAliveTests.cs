@@ -55,6 +55,25 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     }
 
     [Fact]
+    public void W4_a_slow_health_check_does_not_stretch_the_gap_between_pings()
+    {
+        // The next ping is due one interval after the previous one began: a 150 ms health check
+        // at a 200 ms interval must not make the gap 350 ms (near the 400 ms timeout).
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(400), () =>
+        {
+            Thread.Sleep(150);
+            return true;
+        }, channel: _channel);
+        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(1300));
+        Assert.InRange(pings.Count, 5, 7); // at about 150, 350, ..., 1150 ms
+        for (int i = 1; i < pings.Count; i++)
+        {
+            TimeSpan gap = pings[i].At - pings[i - 1].At;
+            Assert.InRange(gap.TotalMilliseconds, 120, 300);
+        }
+    }
+
+    [Fact]
     public void W4_pings_keep_coming_while_every_thread_pool_thread_is_blocked()
     {
         using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(300), channel: _channel);
