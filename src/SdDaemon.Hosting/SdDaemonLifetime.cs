@@ -64,7 +64,7 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
         try
         {
             _notifier.Notify(Notification.Reloading());
-            string status = _options.ReadyStatus ?? "reloaded";
+            NotifyState? failure = null;
             try
             {
                 (_services.GetService<IConfiguration>() as IConfigurationRoot)?.Reload();
@@ -78,11 +78,11 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogReloadFailed(_logger, e);
-                status = "reload failed: " + OneLine(e.Message);
+                failure = NotifyState.StatusFrom("reload failed: " + e.Message); // never throws, whatever the message
             }
 
             // The manager waits for READY=1 after RELOADING=1 whatever happened.
-            _notifier.Notify(new Notification(NotifyState.Ready, NotifyState.Status(status)));
+            _notifier.Notify(new Notification(NotifyState.Ready, failure ?? NotifyState.Status(_options.ReadyStatus ?? "reloaded")));
         }
         finally
         {
@@ -138,8 +138,6 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
 
         _reloadGate.Dispose();
     }
-
-    private static string OneLine(string text) => text.Replace('\n', ' ').Replace('\r', ' ').TrimEnd('\\');
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reloaded")]
     private static partial void LogReloaded(ILogger logger);

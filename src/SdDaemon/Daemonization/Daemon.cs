@@ -442,7 +442,7 @@ public static class Daemon
             // Every failure (not only I/O: a command line that cannot be reproduced, an unreadable
             // /proc/self/fd) reaches the original process as STATUS= and ERRNO=.
             int errno = e is IOException && e.HResult is > 0 and < 4096 ? e.HResult : Errno.EIO;
-            _ = channel.Send(new Notification(NotifyState.Status(OneLine($"cannot start the daemon: {e.Message} ({e.GetType().Name})")), NotifyState.Errno(errno)));
+            _ = channel.Send(new Notification(NotifyState.StatusFrom($"cannot start the daemon: {e.Message} ({e.GetType().Name})"), NotifyState.Errno(errno)));
             System.Environment.Exit(FailureExitCode);
         }
     }
@@ -453,7 +453,7 @@ public static class Daemon
     {
         // Failures before READY=1 reach the original process as notifications.
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>
-            _ = TrySend(new Notification(NotifyState.Status(OneLine("unhandled exception: " + (e.ExceptionObject as Exception)?.GetType().Name + ": " + (e.ExceptionObject as Exception)?.Message)), NotifyState.Errno(Errno.EIO)));
+            _ = TrySend(new Notification(NotifyState.StatusFrom("unhandled exception: " + (e.ExceptionObject as Exception)?.GetType().Name + ": " + (e.ExceptionObject as Exception)?.Message), NotifyState.Errno(Errno.EIO)));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
             _ = TrySend(new Notification(NotifyState.ExitStatus(System.Environment.ExitCode & 0xff)));
 
@@ -627,7 +627,7 @@ public static class Daemon
     /// <summary>Reports a set-up failure to the original process (STATUS=, ERRNO=) and exits.</summary>
     private static UnreachableException Fail(int errno, string message)
     {
-        _ = TrySend(new Notification(NotifyState.Status(OneLine(message)), NotifyState.Errno(errno is > 0 and < 4096 ? errno : Errno.EIO)));
+        _ = TrySend(new Notification(NotifyState.StatusFrom(message), NotifyState.Errno(errno is > 0 and < 4096 ? errno : Errno.EIO)));
         System.Environment.Exit(FailureExitCode);
         return new UnreachableException();
     }
@@ -642,12 +642,6 @@ public static class Daemon
         {
             return default;
         }
-    }
-
-    private static string OneLine(string text)
-    {
-        string line = text.ReplaceLineEndings(" ").Replace('\\', '/');
-        return line.Length > 1000 ? line[..1000] : line;
     }
 
     private static string ProgramName()
@@ -779,7 +773,7 @@ public static class Daemon
     /// <summary>A genuine stage that cannot go on: tell the original process (and stderr) why, and exit.</summary>
     private static void FailStage(string message, int errno)
     {
-        _ = TrySend(new Notification(NotifyState.Status(OneLine(message)), NotifyState.Errno(errno is > 0 and < 4096 ? errno : Errno.EIO)));
+        _ = TrySend(new Notification(NotifyState.StatusFrom(message), NotifyState.Errno(errno is > 0 and < 4096 ? errno : Errno.EIO)));
         Console.Error.WriteLine($"{ProgramName()}: {message}");
         System.Environment.Exit(FailureExitCode);
     }

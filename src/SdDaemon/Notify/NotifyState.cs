@@ -88,6 +88,36 @@ public sealed class NotifyState
         return new NotifyState("STATUS", text);
     }
 
+    /// <summary>
+    /// <c>STATUS=</c> from any text, such as an exception's message, where <see cref="Status"/> would
+    /// throw: line breaks and NUL characters become spaces, a lone surrogate becomes U+FFFD, a backslash
+    /// is doubled (the manager reads a backslash as an escape of the next character, spec N-7, so it shows
+    /// one), and the text is cut to <see cref="StatusFromMaxBytes"/> bytes of UTF-8 so that it fits in a
+    /// message with other assignments.
+    /// </summary>
+    public static NotifyState StatusFrom(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var value = new StringBuilder(text.Length);
+        int bytes = 0;
+        foreach (Rune rune in Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text)).EnumerateRunes())
+        {
+            string piece = rune.Value switch { '\n' or '\r' or 0 => " ", '\\' => "\\\\", _ => rune.ToString() };
+            bytes += Encoding.UTF8.GetByteCount(piece);
+            if (bytes > StatusFromMaxBytes)
+            {
+                break;
+            }
+
+            value.Append(piece);
+        }
+
+        return new NotifyState("STATUS", value.ToString());
+    }
+
+    /// <summary>The most UTF-8 bytes <see cref="StatusFrom"/> keeps of a text.</summary>
+    public const int StatusFromMaxBytes = 1000;
+
     /// <summary><c>ERRNO=n</c>: the daemon failed with this errno-style error code.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="errno"/> is negative.</exception>
     public static NotifyState Errno(int errno)

@@ -97,6 +97,20 @@ public sealed class SdDaemonLifetimeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_failure_whose_message_no_STATUS_may_carry_still_ends_with_READY()
+    {
+        // NUL, a lone surrogate and a trailing backslash: NotifyState.Status would throw on each.
+        var handler = new Mock<IReloadHandler>();
+        handler.Setup(h => h.ReloadAsync(It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("a\0b\ud800c\\"));
+        using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().AddSingleton(handler.Object).BuildServiceProvider());
+        await lifetime.ReloadAsync(CancellationToken.None);
+        Assert.StartsWith("RELOADING=1\nMONOTONIC_USEC=", _receiver.Receive(Wait)!.Text, StringComparison.Ordinal);
+        NotifyMessage ready = _receiver.Receive(Wait)!;
+        Assert.Equal("READY=1\nSTATUS=reload failed: a b\ufffdc\\\\", ready.Text);
+        Assert.Equal("reload failed: a b\ufffdc\\", ready.Get("STATUS")); // the manager's reading: one backslash
+    }
+
+    [Fact]
     public void Outside_a_manager_the_notifier_is_harmless()
     {
         using var notifier = new SystemdNotifier(null, hideFromChildren: true);

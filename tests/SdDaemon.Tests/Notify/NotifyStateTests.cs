@@ -140,4 +140,19 @@ public sealed class NotifyStateTests
         Assert.Throws<ArgumentException>(() => NotifyState.Assignment("", "1"));
         Assert.Equal("RESTART_RESET=1", NotifyState.Assignment("RESTART_RESET", "1").ToString());
     }
+
+    [Fact]
+    public void StatusFrom_makes_any_text_a_valid_STATUS_that_the_manager_reads_back_as_written_N7()
+    {
+        NotifyState state = NotifyState.StatusFrom("line 1\nline 2\r\0C:\\dir\\ \ud800!");
+        Assert.Equal("line 1 line 2  C:\\\\dir\\\\ \ufffd!", state.Value);
+        var lines = NotifyDatagramReader.Split(state.Utf8, out string? dropReason);
+        Assert.Null(dropReason);
+        Assert.Equal(["STATUS=line 1 line 2  C:\\dir\\ \ufffd!"], lines);
+
+        // Cut at 1000 bytes of UTF-8, never inside a character: 333 three-byte characters and no more.
+        NotifyState cut = NotifyState.StatusFrom(new string('\u20ac', 400));
+        Assert.Equal(new string('\u20ac', 333), cut.Value);
+        Assert.Equal(NotifyState.StatusFromMaxBytes - 1, System.Text.Encoding.UTF8.GetByteCount(cut.Value));
+    }
 }
