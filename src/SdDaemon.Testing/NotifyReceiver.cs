@@ -98,34 +98,16 @@ public sealed class NotifyReceiver : IDisposable
     public static NotifyReceiver BindAbstract() => Bind("@sdnotify-" + Guid.NewGuid().ToString("N"));
 
     /// <summary>Receives the next datagram, waiting at most <paramref name="timeout"/>; null on timeout.</summary>
-    public unsafe NotifyMessage? Receive(TimeSpan timeout)
+    public NotifyMessage? Receive(TimeSpan timeout)
     {
         bool added = false;
         _socket.DangerousAddRef(ref added);
         try
         {
             int fd = _socket.Fd;
-            Libc.PollFd poll = new() { Fd = fd, Events = Libc.POLLIN };
-            int milliseconds = timeout == Timeout.InfiniteTimeSpan ? -1 : (int)Math.Ceiling(timeout.TotalMilliseconds);
-            long deadline = Environment.TickCount64 + milliseconds;
-            while (true)
+            if (!Deadline.WaitFor(fd, Libc.POLLIN, Deadline.After(timeout), out int errno))
             {
-                int remaining = milliseconds < 0 ? -1 : (int)Math.Max(0, deadline - Environment.TickCount64);
-                int ready = Libc.Poll(&poll, 1, remaining);
-                if (ready > 0)
-                {
-                    break;
-                }
-
-                if (ready == 0)
-                {
-                    return null;
-                }
-
-                if (Libc.LastErrno != Errno.EINTR)
-                {
-                    throw new IOException($"poll failed: errno {Libc.LastErrno}");
-                }
+                return errno == 0 ? null : throw new IOException($"poll failed: errno {errno}");
             }
 
             NotifyMessage message = ReceiveOne(fd);

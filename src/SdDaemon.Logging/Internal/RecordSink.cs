@@ -58,7 +58,7 @@ internal sealed class FileDescriptorSink : RecordSink
     private const int PipeBuffer = 4096;
 
     private readonly object _gate = new();
-    private readonly long _timeout;
+    private readonly TimeSpan _timeout;
     private Kind _kind;
     private bool _lineOpen;
     private bool _stalled;
@@ -67,7 +67,7 @@ internal sealed class FileDescriptorSink : RecordSink
     public FileDescriptorSink(int fd, TimeSpan timeout)
     {
         Fd = fd;
-        _timeout = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        _timeout = timeout;
     }
 
     private enum Kind
@@ -95,11 +95,11 @@ internal sealed class FileDescriptorSink : RecordSink
             return;
         }
 
-        long deadline = Stopwatch.GetTimestamp() + _timeout;
+        long deadline = Deadline.After(_timeout);
         bool taken = false;
         try
         {
-            Monitor.TryEnter(_gate, Milliseconds(deadline), ref taken);
+            Monitor.TryEnter(_gate, Deadline.RemainingMilliseconds(deadline), ref taken);
             if (!taken)
             {
                 CountDropped(records); // another thread is stuck on a full descriptor
@@ -115,12 +115,6 @@ internal sealed class FileDescriptorSink : RecordSink
                 Monitor.Exit(_gate);
             }
         }
-    }
-
-    private static int Milliseconds(long deadline)
-    {
-        long left = deadline - Stopwatch.GetTimestamp();
-        return left <= 0 ? 0 : (int)Math.Min(int.MaxValue, Math.Max(1, left * 1000 / Stopwatch.Frequency));
     }
 
     /// <summary>Elsewhere than Linux (no libc of ours to call): the process's standard error stream,
@@ -252,28 +246,8 @@ internal sealed class FileDescriptorSink : RecordSink
 
     /// <summary>poll(POLLOUT) until <paramref name="deadline"/>: 1 when writable (or in error, which
     /// the write then reports), 0 on timeout, -1 when poll itself failed.</summary>
-    private unsafe int WaitWritable(long deadline)
-    {
-        while (true)
-        {
-            Libc.PollFd poll = new() { Fd = Fd, Events = Libc.POLLOUT };
-            int ready = Libc.Poll(&poll, 1, Milliseconds(deadline));
-            if (ready > 0)
-            {
-                return (poll.REvents & Libc.POLLNVAL) != 0 ? -1 : 1;
-            }
-
-            if (ready == 0)
-            {
-                return 0;
-            }
-
-            if (Libc.LastErrno != Errno.EINTR)
-            {
-                return -1;
-            }
-        }
-    }
+    private int WaitWritable(long deadline) =>
+        Deadline.WaitFor(Fd, Libc.POLLOUT, deadline, out int errno) ? 1 : errno == 0 ? 0 : -1;
 }
 
 /// <summary>A <see cref="Stream"/>: one Write and a Flush per record batch, under a lock.</summary>

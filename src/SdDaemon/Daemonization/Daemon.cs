@@ -134,7 +134,7 @@ public static class Daemon
         private int? _exitStatus;
         private bool _ready;
         private string? _watchFailure;
-        private long _deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        private long _deadline = Deadline.After(timeout);
 
         public (int, string?) Wait()
         {
@@ -145,9 +145,9 @@ public static class Daemon
                 {
                     polls[0] = new Libc.PollFd { Fd = socket.Fd, Events = Libc.POLLIN };
                     polls[1] = new Libc.PollFd { Fd = _daemonPidFd, Events = Libc.POLLIN };
-                    long remaining = _deadline == long.MaxValue ? 100 : (_deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
                     // At most 100 ms: the session leader's exit and (as its orphan) the daemon's are also polled by waitpid.
-                    _ = Libc.Poll(polls, _daemonPidFd >= 0 ? 2u : 1u, (int)Math.Clamp(remaining, 0, 100));
+                    int remaining = Deadline.RemainingMilliseconds(_deadline);
+                    _ = Libc.Poll(polls, _daemonPidFd >= 0 ? 2u : 1u, remaining < 0 ? 100 : Math.Min(remaining, 100));
                     Drain();
                     if (_ready)
                     {
@@ -345,7 +345,7 @@ public static class Daemon
             if (NotifyDatagramReader.Get(lines, "EXTEND_TIMEOUT_USEC") is { } extend && ulong.TryParse(extend, NumberStyles.None, CultureInfo.InvariantCulture, out ulong usec))
             {
                 // As the manager does: the timeout now ends that long from now, never earlier than it was.
-                long until = Stopwatch.GetTimestamp() + (long)Math.Min(usec / 1e6 * Stopwatch.Frequency, long.MaxValue / 2);
+                long until = Deadline.After(new TimeSpan((long)Math.Min(usec, long.MaxValue / TimeSpan.TicksPerMicrosecond) * TimeSpan.TicksPerMicrosecond));
                 _deadline = Math.Max(_deadline, until);
             }
         }

@@ -43,7 +43,8 @@ internal static class Deadline
         }
     }
 
-    private static int RemainingMilliseconds(long deadline)
+    /// <summary>Milliseconds left until the deadline, rounded up, for poll(2) or Monitor.TryEnter: -1 for never, 0 when past.</summary>
+    public static int RemainingMilliseconds(long deadline)
     {
         if (deadline == long.MaxValue)
         {
