@@ -29,7 +29,6 @@ builder.Services.AddSdDaemon(options =>
 });
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(shutdownTimeout));
 var health = new AppHealth();
-builder.Services.AddSingleton(health);
 builder.Services.AddHealthChecks().AddCheck("app", () => health.Sick ? HealthCheckResult.Unhealthy("asked to be sick") : HealthCheckResult.Healthy());
 Socket? listener = null;
 builder.WebHost.ConfigureKestrel(kestrel =>

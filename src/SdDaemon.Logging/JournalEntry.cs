@@ -35,8 +35,6 @@ public sealed class JournalEntry : IDisposable
     /// <summary>The number of encoded bytes.</summary>
     public int Length => _buffer.Length;
 
-    internal PooledBuffer Buffer => _buffer;
-
     /// <summary>Adds a field with a text value (UTF-8).</summary>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid field name
     /// (see <see cref="JournalField.IsValidName"/>; map arbitrary names with <see cref="JournalField.MapName"/>).</exception>

@@ -182,10 +182,6 @@ public sealed class StderrLogger
         return new PriorityStream(this, priority);
     }
 
-    internal void WriteRecords(ReadOnlySpan<byte> records) => _sink.Write(records);
-
-    internal int PriorityDigit(SyslogPriority priority) => Digit(priority);
-
     private int Digit(SyslogPriority priority)
     {
         if ((uint)priority > 7)

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace SdDaemon.Interop;
 
-/// <summary>The libc calls only the logging package needs: memfd_create(2), isatty(3) (statx is in the shared Libc.Stat.cs).</summary>
+/// <summary>The libc calls only the logging package needs: memfd_create(2) and the sealing constants (statx is in the shared Libc.Stat.cs).</summary>
 internal static unsafe partial class Libc
 {
     public const uint MFD_CLOEXEC = 0x1;
@@ -23,9 +23,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true)]
     public static partial int MemfdCreate(byte* name, uint flags);
-
-    [LibraryImport(Lib, EntryPoint = "isatty")]
-    public static partial int IsATty(int fd);
 
     /// <summary>glibc's makedev(3): how st_dev (and so JOURNAL_STREAM) encodes a device number.</summary>
     public static ulong MakeDev(uint major, uint minor) =>

@@ -41,8 +41,6 @@ internal sealed class PidFile : IDisposable
 
     public int Fd => _fd;
 
-    public int DirectoryFd => _directoryFd;
-
     /// <summary>
     /// Call before chroot(<paramref name="root"/>): closes the descriptor of the PID file's directory,
     /// which lies outside the new root (openat(dirfd, "..") would escape the jail). The file is

@@ -23,9 +23,6 @@ internal sealed class ConnectedDatagramSocket : IDisposable
     /// <summary>Sends on a connected descriptor: 0 or the errno.</summary>
     public delegate int Sender(int fd, ReadOnlySpan<byte> payload, object? state);
 
-    /// <summary>True once disposed: a sender that still holds it should look for its successor.</summary>
-    public bool IsDisposed => Volatile.Read(ref _disposed);
-
     /// <summary>After a send failed with this errno, the peer is gone and a new connection may reach its successor.</summary>
     public static bool IsPeerGone(int errno) =>
         errno is Errno.ECONNREFUSED or Errno.ENOTCONN or Errno.ECONNRESET or Errno.EDESTADDRREQ or Errno.EPIPE;

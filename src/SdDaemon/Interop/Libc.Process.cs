@@ -172,14 +172,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getgrnam", SetLastError = true)]
     public static partial Group* GetGrNam(byte* name);
 
-    [LibraryImport(Lib, EntryPoint = "initgroups", SetLastError = true)]
-    public static partial int InitGroups(byte* user, uint group);
-
     [LibraryImport(Lib, EntryPoint = "setgroups", SetLastError = true)]
     public static partial int SetGroups(nuint size, uint* groups);
-
-    [LibraryImport(Lib, EntryPoint = "getgroups", SetLastError = true)]
-    public static partial int GetGroups(int size, uint* groups);
 
     /// <summary>glibc applies it to every thread of the process (the setxid broadcast).</summary>
     [LibraryImport(Lib, EntryPoint = "setgid", SetLastError = true)]
@@ -197,9 +191,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "getsid", SetLastError = true)]
     public static partial int GetSid(int pid);
-
-    [LibraryImport(Lib, EntryPoint = "getppid")]
-    public static partial int GetPPid();
 
     [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);

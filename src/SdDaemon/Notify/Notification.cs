@@ -124,8 +124,6 @@ public sealed class Notification
     /// <summary><c>WATCHDOG=trigger</c>: make the manager act as if the watchdog had timed out.</summary>
     public static Notification WatchdogTrigger { get; } = new(NotifyState.WatchdogTrigger);
 
-    internal static Notification BarrierMessage { get; } = new(NotifyState.Barrier);
-
     /// <summary><c>RELOADING=1</c> with <c>MONOTONIC_USEC=</c> of now, as Type=notify-reload (systemd 253)
     /// requires; follow it with <see cref="Ready"/> when the reload is done.</summary>
     public static Notification Reloading() => new(NotifyState.Reloading, NotifyState.MonotonicUsec());
