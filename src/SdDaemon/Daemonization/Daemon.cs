@@ -5,6 +5,7 @@ using System.Runtime.Versioning;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using SdDaemon.Daemonization;
+using SdDaemon.Environ;
 using SdDaemon.Interop;
 
 namespace SdDaemon;
@@ -291,7 +292,7 @@ public static class Daemon
                 if (message.Pid == leader && _daemon == 0)
                 {
                     Handle(message.Lines);
-                    if (NotifyDatagramReader.Get(message.Lines, "MAINPID") is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
+                    if (NotifyDatagramReader.Get(message.Lines, "MAINPID") is { } text && SystemdNumber.TryParsePid(text, out int pid) == 0)
                     {
                         _daemon = pid;
                         foreach ((int early, IReadOnlyList<string> lines) in _early)
@@ -332,17 +333,17 @@ public static class Daemon
                 _status = status;
             }
 
-            if (NotifyDatagramReader.Get(lines, "ERRNO") is { } errno && int.TryParse(errno, NumberStyles.None, CultureInfo.InvariantCulture, out int e))
+            if (NotifyDatagramReader.Get(lines, "ERRNO") is { } errno && SystemdNumber.TryParseInt32(errno, out int e) == 0 && e >= 0)
             {
                 _errno = e;
             }
 
-            if (NotifyDatagramReader.Get(lines, "EXIT_STATUS") is { } exit && int.TryParse(exit, NumberStyles.None, CultureInfo.InvariantCulture, out int x))
+            if (NotifyDatagramReader.Get(lines, "EXIT_STATUS") is { } exit && SystemdNumber.TryParseInt32(exit, out int x) == 0 && x >= 0)
             {
                 _exitStatus = x;
             }
 
-            if (NotifyDatagramReader.Get(lines, "EXTEND_TIMEOUT_USEC") is { } extend && ulong.TryParse(extend, NumberStyles.None, CultureInfo.InvariantCulture, out ulong usec))
+            if (NotifyDatagramReader.Get(lines, "EXTEND_TIMEOUT_USEC") is { } extend && SystemdNumber.TryParseUInt64(extend, out ulong usec) == 0)
             {
                 // As the manager does: the timeout now ends that long from now, never earlier than it was.
                 long until = Deadline.After(new TimeSpan((long)Math.Min(usec, long.MaxValue / TimeSpan.TicksPerMicrosecond) * TimeSpan.TicksPerMicrosecond));

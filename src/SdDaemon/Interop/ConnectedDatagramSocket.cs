@@ -126,6 +126,13 @@ internal sealed class ConnectedDatagramSocket : IDisposable
         socket.Dispose();
     }
 
+    /// <summary>SO_SNDBUF towards <see cref="SendBufferSize"/>, best effort as in libsystemd (capped by net.core.wmem_max).</summary>
+    public static unsafe void RaiseSendBuffer(int fd)
+    {
+        int size = SendBufferSize;
+        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int));
+    }
+
     /// <summary>socket(AF_UNIX, SOCK_DGRAM), CLOEXEC and non-blocking (every send is bounded), with the large send buffer, connected.</summary>
     private unsafe FileDescriptorHandle? Connect(out int errno)
     {
@@ -137,8 +144,7 @@ internal sealed class ConnectedDatagramSocket : IDisposable
         }
 
         var handle = new FileDescriptorHandle(fd);
-        int size = SendBufferSize;
-        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int));
+        RaiseSendBuffer(fd);
         fixed (byte* sockaddr = _sockaddr)
         {
             if (Libc.Connect(fd, sockaddr, (uint)_sockaddr.Length) != 0)

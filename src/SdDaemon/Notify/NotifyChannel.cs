@@ -314,7 +314,7 @@ public sealed class NotifyChannel : IDisposable
             return NotifyResult.Failure(error, "cannot bind the vsock notify socket to a privileged port");
         }
 
-        SetSendBuffer(fd);
+        ConnectedDatagramSocket.RaiseSendBuffer(fd); // spec N-9
         fixed (byte* sockaddr = address.SockAddr)
         {
             // Connection-oriented types connect first; datagrams are connected too, so that the
@@ -592,12 +592,6 @@ public sealed class NotifyChannel : IDisposable
         Errno.EBADF => "a descriptor in Files is not open",
         _ => null,
     };
-
-    private static unsafe void SetSendBuffer(int fd)
-    {
-        int size = ConnectedDatagramSocket.SendBufferSize; // spec N-9
-        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &size, sizeof(int)); // best effort, as libsystemd
-    }
 
     /// <summary>A parsed NOTIFY_SOCKET value and, for AF_UNIX, its cached connected socket.</summary>
     private sealed class Target : IDisposable

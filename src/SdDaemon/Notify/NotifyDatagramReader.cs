@@ -11,6 +11,8 @@ namespace SdDaemon;
 /// </summary>
 internal static unsafe class NotifyDatagramReader
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>One byte more than the manager accepts, so that a datagram that is too long is seen as such.</summary>
     public const int BufferSize = Notification.MaxMessageBytes + 1;
 
@@ -125,7 +127,7 @@ internal static unsafe class NotifyDatagramReader
         string text;
         try
         {
-            text = new UTF8Encoding(false, true).GetString(data);
+            text = StrictUtf8.GetString(data);
         }
         catch (DecoderFallbackException)
         {
