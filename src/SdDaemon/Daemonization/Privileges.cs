@@ -136,6 +136,9 @@ internal sealed unsafe class Privileges
                 throw new UnauthorizedAccessException("group root can be regained after the privilege drop; refusing to run");
             }
         }
+
+        // The notify sender decides from ids it read once whether to attach explicit credentials (N-10).
+        NotifyChannel.RefreshCredentials();
     }
 
     private static UnauthorizedAccessException Fail(string what)
