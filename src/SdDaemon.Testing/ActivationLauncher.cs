@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using System.Text;
 using SdDaemon.Interop;
 
 namespace SdDaemon.Testing;
@@ -61,10 +60,10 @@ public static class ActivationLauncher
             }
         }
 
-        variables.Remove("LISTEN_PID");
-        variables.Remove("LISTEN_PIDFDID");
-        variables["LISTEN_FDS"] = files.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        variables["LISTEN_FDNAMES"] = string.Join(':', files.Select(f => f.Name));
+        variables.Remove(EnvironmentVariables.ListenPid);
+        variables.Remove(EnvironmentVariables.ListenPidFdId);
+        variables[EnvironmentVariables.ListenFds] = files.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        variables[EnvironmentVariables.ListenFdNames] = string.Join(':', files.Select(f => f.Name));
 
         // The pid is known only once the process exists: a shell sets LISTEN_PID=$$ and execs the
         // program, keeping its pid (and fds 3..).
@@ -126,8 +125,8 @@ public static class ActivationLauncher
 
     private static unsafe int Spawn(string[] argv, string[] envp, byte* actions)
     {
-        byte[][] argvBytes = argv.Select(NullTerminated).ToArray();
-        byte[][] envBytes = envp.Select(NullTerminated).ToArray();
+        byte[][] argvBytes = argv.Select(Libc.Utf8Z).ToArray();
+        byte[][] envBytes = envp.Select(Libc.Utf8Z).ToArray();
         var pins = new List<GCHandle>();
         try
         {
@@ -172,13 +171,6 @@ public static class ActivationLauncher
                 pin.Free();
             }
         }
-    }
-
-    private static byte[] NullTerminated(string text)
-    {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-        Encoding.UTF8.GetBytes(text, bytes);
-        return bytes;
     }
 
     private static void Check(int error, string what)

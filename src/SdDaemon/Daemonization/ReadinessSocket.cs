@@ -1,4 +1,3 @@
-using System.Text;
 using SdDaemon.Interop;
 
 namespace SdDaemon.Daemonization;
@@ -37,17 +36,16 @@ internal sealed unsafe class ReadinessSocket : IDisposable
 
         var handle = new FileDescriptorHandle(fd);
         int one = 1;
-        byte[] name = Encoding.ASCII.GetBytes(address);
-        byte* sockaddr = stackalloc byte[2 + name.Length];
-        *(ushort*)sockaddr = Libc.AF_UNIX;
-        name.CopyTo(new Span<byte>(sockaddr + 2, name.Length));
-        sockaddr[2] = 0; // '@' -> NUL: the abstract namespace, length without a trailing NUL
-        if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSCRED, &one, sizeof(int)) != 0
-            || Libc.Bind(fd, sockaddr, (uint)(2 + name.Length)) != 0)
+        byte[] sockaddr = UnixSocketAddress.Encode(address);
+        fixed (byte* name = sockaddr)
         {
-            int errno = Libc.LastErrno;
-            handle.Dispose();
-            throw new IOException($"cannot bind the readiness socket: errno {errno}");
+            if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSCRED, &one, sizeof(int)) != 0
+                || Libc.Bind(fd, name, (uint)sockaddr.Length) != 0)
+            {
+                int errno = Libc.LastErrno;
+                handle.Dispose();
+                throw new IOException($"cannot bind the readiness socket: errno {errno}");
+            }
         }
 
         return new ReadinessSocket(handle, address);
