@@ -38,6 +38,28 @@ public static class Peers
         return null;
     }
 
+    /// <summary>Null when systemd can boot as PID 1 in a container here (systemd-nspawn, root,
+    /// mmdebstrap for the root, built once by .ci/pid1-root); otherwise why not.</summary>
+    public static string? Pid1UnavailableReason { get; } = FindPid1Problem();
+
+    private static string? FindPid1Problem()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return "not Linux";
+        }
+
+        foreach (string program in new[] { "/usr/bin/systemd-nspawn", "/usr/bin/mmdebstrap", "/usr/bin/nsenter" })
+        {
+            if (!File.Exists(program))
+            {
+                return $"{program} is not installed (apt-get install systemd-container mmdebstrap)";
+            }
+        }
+
+        return Environment.UserName == "root" ? null : "booting a container needs root";
+    }
+
     public static string? ProgramMissing(string path) => File.Exists(path) ? null : $"{path} is not installed";
 }
 
@@ -50,6 +72,19 @@ public sealed class SystemdFactAttribute : FactAttribute
         if (Peers.SystemdUnavailableReason is { } reason && !Peers.Required)
         {
             Skip = $"real systemd unavailable: {reason}";
+        }
+    }
+}
+
+/// <summary>A test against systemd as PID 1 in a container: skipped with the reason where no
+/// container can boot here, but never skipped when <see cref="Peers.Required"/>.</summary>
+public sealed class Pid1FactAttribute : FactAttribute
+{
+    public Pid1FactAttribute()
+    {
+        if (Peers.Pid1UnavailableReason is { } reason && !Peers.Required)
+        {
+            Skip = $"systemd as PID 1 unavailable: {reason}";
         }
     }
 }

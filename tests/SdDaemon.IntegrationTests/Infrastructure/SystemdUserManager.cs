@@ -8,7 +8,7 @@ namespace SdDaemon.IntegrationTests.Infrastructure;
 /// private mount namespace where /run/systemd/system exists, with its own XDG_RUNTIME_DIR, and
 /// always stopped (SIGTERM: it stops its units and exits) when the run ends.
 /// </summary>
-public sealed class SystemdUserManager : IDisposable
+public sealed class SystemdUserManager : IRealManager, IDisposable
 {
     private readonly Process? _manager;
 
@@ -114,50 +114,15 @@ public sealed class SystemdUserManager : IDisposable
     public ProcessResult InNamespace(params string[] command) =>
         ProcessRunner.Run("/usr/bin/nsenter", ["-m", "-t", ManagerPid.ToString(System.Globalization.CultureInfo.InvariantCulture), .. command], ClientEnvironment);
 
-    /// <summary>systemctl show NAME -p ... as a dictionary.</summary>
-    public Dictionary<string, string> Show(string unit, params string[] properties)
-    {
-        var args = new List<string> { "show", unit };
-        foreach (string property in properties)
-        {
-            args.Add("-p");
-            args.Add(property);
-        }
+    public string Name => "systemd 252 user manager";
 
-        ProcessResult result = Systemctl([.. args]).EnsureSuccess("systemctl show");
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int equals = line.IndexOf('=', StringComparison.Ordinal);
-            if (equals > 0)
-            {
-                values[line[..equals]] = line[(equals + 1)..];
-            }
-        }
-
-        return values;
-    }
+    public Dictionary<string, string> Show(string unit, params string[] properties) =>
+        RealManager.ParseShow(Systemctl(["show", unit, .. properties.SelectMany(p => new[] { "-p", p })]).EnsureSuccess("systemctl show").Stdout);
 
     public string Property(string unit, string property) => Show(unit, property).GetValueOrDefault(property, "");
 
-    /// <summary>Polls a property until it has the expected value; returns the last value seen.</summary>
-    public string WaitForProperty(string unit, string property, string expected, TimeSpan timeout)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        string value;
-        do
-        {
-            value = Property(unit, property);
-            if (value == expected)
-            {
-                return value;
-            }
-
-            Thread.Sleep(50);
-        }
-        while (stopwatch.Elapsed < timeout);
-        return value;
-    }
+    public string WaitForProperty(string unit, string property, string expected, TimeSpan timeout) =>
+        RealManager.WaitForProperty(this, unit, property, expected, timeout);
 
     /// <summary>Stops a unit and clears its failed state, ignoring errors (cleanup).</summary>
     public void Cleanup(string unit)
