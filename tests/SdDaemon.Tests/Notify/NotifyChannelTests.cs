@@ -491,86 +491,78 @@ public sealed class NotifyChannelTests : IDisposable
         }
     }
 
-    [Fact]
-    public void N15_a_new_socket_bound_at_the_path_while_the_old_one_stays_open_gets_every_send_after_the_interval()
+    /// <summary>Runs <paramref name="test"/> with receiver A ("the old manager") bound at a path in a
+    /// directory of its own, then closes A and removes the directory.</summary>
+    private static void WithOldManagerAt(Action<string, NotifyReceiver> test)
     {
         string directory = Directory.CreateTempSubdirectory("sdd-rebind-").FullName;
         string path = Path.Combine(directory, "notify");
+        NotifyReceiver a = NotifyReceiver.Bind(path);
+        try
+        {
+            test(path, a);
+        }
+        finally
+        {
+            a.Dispose();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void N15_a_new_socket_bound_at_the_path_while_the_old_one_stays_open_gets_every_send_after_the_interval() => WithOldManagerAt((path, a) =>
+    {
         _environment.Set(EnvironmentVariables.NotifySocket, path);
         var interval = TimeSpan.FromMilliseconds(200);
         using var channel = new NotifyChannel(_environment, null, interval);
-        NotifyReceiver a = NotifyReceiver.Bind(path);
-        try
+        Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status("to A")));
+        Assert.Equal("STATUS=to A", a.Receive(Wait)!.Text);
+
+        // The new manager unlinks the path and binds its own socket there; the old one stays open.
+        File.Delete(path);
+        using NotifyReceiver b = NotifyReceiver.Bind(path);
+        Thread.Sleep(interval + TimeSpan.FromMilliseconds(50));
+        // 8: below net.unix.max_dgram_qlen (10 on these machines), so no send waits for room.
+        for (int i = 0; i < 8; i++)
         {
-            Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status("to A")));
-            Assert.Equal("STATUS=to A", a.Receive(Wait)!.Text);
-
-            // The new manager unlinks the path and binds its own socket there; the old one stays open.
-            File.Delete(path);
-            using NotifyReceiver b = NotifyReceiver.Bind(path);
-            Thread.Sleep(interval + TimeSpan.FromMilliseconds(50));
-            // 8: below net.unix.max_dgram_qlen (10 on these machines), so no send waits for room.
-            for (int i = 0; i < 8; i++)
-            {
-                Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status($"after {i}")));
-            }
-
-            // Every send reported Sent is at B, in order; none went to A, where it would be lost when A closes.
-            for (int i = 0; i < 8; i++)
-            {
-                Assert.Equal($"STATUS=after {i}", b.Receive(Wait)!.Text);
-            }
-
-            Assert.Null(a.Receive(TimeSpan.FromMilliseconds(100)));
-            Assert.Null(b.Receive(TimeSpan.FromMilliseconds(50)));
+            Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status($"after {i}")));
         }
-        finally
+
+        // Every send reported Sent is at B, in order; none went to A, where it would be lost when A closes.
+        for (int i = 0; i < 8; i++)
         {
-            a.Dispose();
-            Directory.Delete(directory, recursive: true);
+            Assert.Equal($"STATUS=after {i}", b.Receive(Wait)!.Text);
         }
-    }
+
+        Assert.Null(a.Receive(TimeSpan.FromMilliseconds(100)));
+        Assert.Null(b.Receive(TimeSpan.FromMilliseconds(50)));
+    });
 
     [Fact]
-    public void N15_a_fixed_address_channel_follows_a_new_socket_bound_at_its_path_too()
+    public void N15_a_fixed_address_channel_follows_a_new_socket_bound_at_its_path_too() => WithOldManagerAt((path, a) =>
     {
-        string directory = Directory.CreateTempSubdirectory("sdd-rebind-").FullName;
-        string path = Path.Combine(directory, "notify");
-        NotifyReceiver a = NotifyReceiver.Bind(path);
-        try
-        {
-            using NotifyChannel channel = NotifyChannel.Create(path);
-            Assert.True(channel.Send(Notification.Ready).IsSent);
-            Assert.Equal("READY=1", a.Receive(Wait)!.Text);
-            File.Delete(path);
-            using NotifyReceiver b = NotifyReceiver.Bind(path);
-            Thread.Sleep(NotifyChannel.DefaultRecheckInterval + TimeSpan.FromMilliseconds(50));
-            Assert.True(channel.Send(Notification.Status("new")).IsSent);
-            Assert.Equal("STATUS=new", b.Receive(Wait)!.Text);
-            Assert.Null(a.Receive(TimeSpan.FromMilliseconds(50)));
-        }
-        finally
-        {
-            a.Dispose();
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        using NotifyChannel channel = NotifyChannel.Create(path);
+        Assert.True(channel.Send(Notification.Ready).IsSent);
+        Assert.Equal("READY=1", a.Receive(Wait)!.Text);
+        File.Delete(path);
+        using NotifyReceiver b = NotifyReceiver.Bind(path);
+        Thread.Sleep(NotifyChannel.DefaultRecheckInterval + TimeSpan.FromMilliseconds(50));
+        Assert.True(channel.Send(Notification.Status("new")).IsSent);
+        Assert.Equal("STATUS=new", b.Receive(Wait)!.Text);
+        Assert.Null(a.Receive(TimeSpan.FromMilliseconds(50)));
+    });
 
     [Fact]
-    public void N15_between_unlink_and_bind_the_old_socket_still_gets_the_sends()
+    public void N15_between_unlink_and_bind_the_old_socket_still_gets_the_sends() => WithOldManagerAt((path, a) =>
     {
-        string directory = Directory.CreateTempSubdirectory("sdd-rebind-").FullName;
-        string path = Path.Combine(directory, "notify");
         _environment.Set(EnvironmentVariables.NotifySocket, path);
         using var channel = new NotifyChannel(_environment, null, TimeSpan.Zero);
-        using NotifyReceiver a = NotifyReceiver.Bind(path);
         Assert.True(channel.Send(Notification.Status("one")).IsSent);
         File.Delete(path); // no socket at the path for now: the open connection still works
         Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status("two")));
         Assert.Equal("STATUS=one", a.Receive(Wait)!.Text);
         Assert.Equal("STATUS=two", a.Receive(Wait)!.Text);
-        Directory.Delete(directory, recursive: true);
-    }
+    });
 
     [Fact]
     public void N14_a_barrier_timeout_too_long_to_add_to_the_clock_waits_instead_of_timing_out_at_once()
