@@ -376,7 +376,8 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
         var (r2, w2) = Support.Fds.Pipe();
         Keep(w1);
         Keep(w2);
-        // _first as a manager passes it (no CLOEXEC); _first+1 as the runtime opens its own (CLOEXEC).
+        // _first as a manager passes it (no CLOEXEC); _first+1 as the runtime opens its own (CLOEXEC),
+        // which is also what a passed fd closed before the first Get looks like once its number is reused.
         TestLibc.PlaceAt((int)Keep(r1).DangerousGetHandle(), _first);
         TestLibc.PlaceAt((int)Keep(r2).DangerousGetHandle(), _first + 1);
         Assert.Equal(0, SdDaemon.Interop.Libc.Fcntl(_first + 1, 2 /* F_SETFD */, TestLibc.FD_CLOEXEC));
