@@ -11,6 +11,9 @@
 //   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
 //   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
 //     the environment and the fds a child process holds to FILE)
+//   listen-fds-cover (set LISTEN_FDS to the number of consecutive open fds from 3 on: every one the
+//     runtime opened before Main, as a wrong LISTEN_FDS would claim) | activation-dispose (dispose the
+//     result of activation=, then make the runtime JIT, emit code, collect and spawn: prove it lives)
 //   serve=NAME (the first passed fd named NAME: a listening stream socket accepts one connection and
 //     writes "hello from NAME <pid>\n"; a datagram socket answers one datagram with "echo:TEXT")
 //   greet=NAME (the fd named NAME is a connection, Accept=yes: write "hello from NAME <pid>\n" to ToStream())
@@ -73,6 +76,8 @@ foreach (string step in args)
         "wait" => Wait(),
         "exit" => Exit(int.Parse(arg, CultureInfo.InvariantCulture)),
         "activation" => Activation(arg),
+        "listen-fds-cover" => CoverOpenDescriptors(),
+        "activation-dispose" => DisposeActivation(),
         "serve" => Serve(arg),
         "serve-loop" => ServeLoop(arg),
         "greet" => Greet(arg),
@@ -123,6 +128,36 @@ string Activation(string path)
 
     File.WriteAllLines(path, lines);
     return activated.ToString();
+}
+
+string CoverOpenDescriptors()
+{
+    // readlink opens nothing, so counting does not change what is counted.
+    int count = 0;
+    while (new FileInfo($"/proc/self/fd/{3 + count}").LinkTarget is not null)
+    {
+        count++;
+    }
+
+    Environment.SetEnvironmentVariable("LISTEN_FDS", count.ToString(CultureInfo.InvariantCulture));
+    return count.ToString(CultureInfo.InvariantCulture);
+}
+
+string DisposeActivation()
+{
+    activated?.Dispose();
+    // What dies when the runtime's own descriptors were closed: new executable code (the W^X double
+    // mapping lives in a memfd), the GC, reading assemblies, starting a process.
+    var regex = new System.Text.RegularExpressions.Regex("^(a+)+b$", System.Text.RegularExpressions.RegexOptions.Compiled);
+    bool matched = regex.IsMatch("aaab");
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    using (Process child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!)
+    {
+        child.WaitForExit();
+    }
+
+    return $"survived matched={matched}";
 }
 
 string Serve(string name)

@@ -20,8 +20,13 @@ namespace SdDaemon;
 /// twice (without <c>unsetEnvironment</c>) returns objects for the same numbers that share one ownership
 /// state, so a descriptor taken through one result shows <see cref="IsTaken"/> in the other, cannot be
 /// taken again, and is closed by neither result's Dispose; disposing one result closes the untaken
-/// descriptors for both. A number whose descriptor is no longer the one examined before (closed by its
-/// taker and reused for another file) gets a fresh state.</para>
+/// descriptors for both.</para>
+/// <para>Which numbers hold passed descriptors is decided the first time the library examines a number,
+/// once per process (spec L-10): a descriptor inherited across exec cannot have FD_CLOEXEC set, and every
+/// descriptor the .NET runtime opens before <c>Main</c> has it, so a number found close-on-exec was not
+/// passed and <see cref="ListenFds.Get(bool)"/> refuses it with EBADF, as libsystemd in a C program would
+/// (those numbers were not open at exec). A passed number that was closed since (by <see cref="Dispose"/>
+/// or by its taker) stays refused, even once the number is reused for another file.</para>
 /// <para>What the descriptor is (<see cref="Kind"/>, the socket properties) is examined once, when the
 /// object is made, with statx(2) and getsockopt(2), while the descriptor is still the passed one.</para>
 /// </remarks>
@@ -31,7 +36,8 @@ public sealed class ListenFd : IDisposable
     private const int Taken = 1;
     private const int Closed = 2;
 
-    /// <summary>The ownership of every descriptor number some ListenFd was made for, process-wide.</summary>
+    /// <summary>Every number claimed as passed (spec L-10) with its ownership, process-wide; never forgotten,
+    /// so that a number closed since is not taken for a passed one when it is reused.</summary>
     private static readonly Dictionary<int, Ownership> s_owners = [];
 
     private readonly Ownership _owner;
@@ -195,12 +201,9 @@ public sealed class ListenFd : IDisposable
         {
             if (_owner.State == Owned)
             {
+                // The number stays known as closed (spec L-10): whatever reuses it was not passed.
                 Volatile.Write(ref _owner.State, Closed);
                 _ = Libc.Close(Fd);
-                if (s_owners.TryGetValue(Fd, out Ownership? current) && current == _owner)
-                {
-                    s_owners.Remove(Fd);
-                }
             }
         }
     }
@@ -236,8 +239,51 @@ public sealed class ListenFd : IDisposable
     private Info GetInfo() => _owner.Info;
 
     /// <summary>
-    /// The shared ownership of <paramref name="fd"/>: the existing one while the number still refers
-    /// to the file it was examined as (same device and inode) and was not closed by us, a new one otherwise.
+    /// Claims <paramref name="fd"/> as a descriptor passed to this process (spec L-5, L-10): 0, or the
+    /// errno. The first time a number is examined decides, once per process: found close-on-exec, it
+    /// was opened by this process (a descriptor inherited across exec cannot have FD_CLOEXEC; the
+    /// runtime opens all of its own with it) and is refused with EBADF; otherwise it is recorded as
+    /// passed, with the file it refers to, and made close-on-exec (the library's own rule for every
+    /// descriptor it holds, and the reason the examination must come first). Later claims accept it
+    /// while it is still that file and was not closed through a <see cref="ListenFd"/> or its taker.
+    /// </summary>
+    internal static int ClaimPassed(int fd)
+    {
+        lock (s_owners)
+        {
+            int flags = Libc.Fcntl(fd, Libc.F_GETFD, 0);
+            if (flags < 0)
+            {
+                return Libc.LastErrno; // not open: EBADF
+            }
+
+            Info info = Examine(fd);
+            if (s_owners.TryGetValue(fd, out Ownership? known))
+            {
+                return known.State != Closed && info.Identity is { } identity && known.Info.Identity == identity
+                    ? 0
+                    : Errno.EBADF; // closed since (by us or its taker) and the number reused
+            }
+
+            if ((flags & Libc.FD_CLOEXEC) != 0)
+            {
+                return Errno.EBADF; // not inherited across exec: the runtime's own (or the program's)
+            }
+
+            if (Libc.Fcntl(fd, Libc.F_SETFD, flags | Libc.FD_CLOEXEC) < 0)
+            {
+                return Libc.LastErrno;
+            }
+
+            s_owners[fd] = new Ownership(info);
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// The shared ownership of <paramref name="fd"/>: the one recorded by <see cref="ClaimPassed"/>
+    /// while the number still refers to that file and was not closed; an unshared one otherwise (a
+    /// ListenFd made without a claim, as unit tests with a fake system do).
     /// </summary>
     private static Ownership OwnershipFor(int fd)
     {
@@ -252,13 +298,7 @@ public sealed class ListenFd : IDisposable
                 return existing;
             }
 
-            var created = new Ownership(info);
-            if (info.Identity is not null)
-            {
-                s_owners[fd] = created;
-            }
-
-            return created;
+            return new Ownership(info);
         }
     }
 

@@ -11,13 +11,18 @@ namespace SdDaemon;
 /// finds them.
 /// </summary>
 /// <remarks>
-/// <para>The rules (spec L-1..L-8): descriptors start at fd 3; LISTEN_PID must be this process
-/// (and LISTEN_PIDFDID, systemd 259, this process's pidfd inode where the kernel has pidfs);
+/// <para>The rules (spec L-1..L-8, L-10): descriptors start at fd 3; LISTEN_PID must be this process
+/// (and LISTEN_PIDFDID, systemd 259, this process's pidfd inode where the kernel has pidfs; only a
+/// kernel without pidfs skips that check, any other error reading the id is a failure);
 /// LISTEN_FDS is their number; LISTEN_FDNAMES their <c>:</c>-separated names (a backslash escapes
 /// the next character), <c>unknown</c> when absent. Descriptors from the fd store come after those
 /// of socket units; an fd stored without FDNAME= is named <c>stored</c>, and an Accept=yes
 /// connection <c>connection</c>.</para>
-/// <para>Every passed descriptor is made close-on-exec, so child processes do not inherit it.</para>
+/// <para>Every passed descriptor is made close-on-exec, so child processes do not inherit it. A number
+/// that holds no descriptor passed across exec is refused with EBADF, as libsystemd refuses one that is
+/// not open: a LISTEN_FDS larger than what was passed never hands out the descriptors the .NET runtime
+/// opened itself (all close-on-exec, which no inherited descriptor can be when the library first
+/// examines it), nor a passed number closed since and reused (see <see cref="ListenFd"/>).</para>
 /// </remarks>
 public static class ListenFds
 {
@@ -43,7 +48,10 @@ public static class ListenFds
     /// <returns>Not activated (an empty result), activated with the descriptors, or failed with the
     /// errno libsystemd gives: EINVAL for malformed text, a count of 0 or below, names that do not
     /// match the count or end in a lone backslash; ERANGE for a LISTEN_PID of 0, negative or too
-    /// large; EBADF when a passed descriptor is not open. Never throws for the environment's content.</returns>
+    /// large; EBADF when a number from 3 to 3+LISTEN_FDS-1 holds no passed descriptor (not open, opened
+    /// by this process itself, or closed since it was passed); the errno of a failed pidfd_open when
+    /// LISTEN_PIDFDID cannot be verified for another reason than a kernel without pidfs. Never throws
+    /// for the environment's content.</returns>
     /// <example>
     /// <code>
     /// using ListenFdsResult fds = ListenFds.Get(unsetEnvironment: true).ThrowIfFailed();
@@ -129,7 +137,14 @@ public static class ListenFds
                 return ListenFdsResult.NotActivated;
             }
 
-            // Any error: this kernel cannot tell (no pidfs, pidfd_open refused); skip the check as systemd does.
+            // Only a kernel without pidfs (ENOSYS, EOPNOTSUPP and the other "not supported" answers,
+            // which libsystemd caches as EOPNOTSUPP) may skip the check. Any other error (EMFILE,
+            // ENOMEM, EPERM) means the id could not be verified now: accepting would hand this
+            // process another one's descriptors, so it is a failure the caller sees.
+            if (error != 0 && !Errno.IsNotSupported(error))
+            {
+                return ListenFdsResult.Failure(error, $"LISTEN_PIDFDID={expected} cannot be verified: this process's pidfd inode id is unreadable");
+            }
         }
 
         // Spec L-4.
@@ -150,13 +165,16 @@ public static class ListenFds
             return ListenFdsResult.Failure(Errno.EINVAL, $"LISTEN_FDS={count} is out of range (1..{int.MaxValue - Start})");
         }
 
-        // Spec L-5: close-on-exec for every passed fd; one that is not open is an error.
+        // Spec L-5, L-10: close-on-exec for every passed fd; a number that holds no passed
+        // descriptor (not open, opened by this process itself, or closed and reused) is EBADF.
         for (int i = 0; i < count; i++)
         {
-            error = system.SetCloseOnExec(firstFd + i);
+            error = system.ClaimPassed(firstFd + i);
             if (error != 0)
             {
-                return ListenFdsResult.Failure(error, $"passed descriptor {firstFd + i} (of LISTEN_FDS={count}) is not usable");
+                return ListenFdsResult.Failure(error, error == Errno.EBADF
+                    ? $"fd {firstFd + i} (of LISTEN_FDS={count}) holds no descriptor passed to this process: not open, opened by this process itself (close-on-exec), or closed and reused since"
+                    : $"passed descriptor {firstFd + i} (of LISTEN_FDS={count}) is not usable");
             }
         }
 
@@ -217,10 +235,11 @@ internal interface IActivationSystem
 {
     int ProcessId { get; }
 
-    /// <summary>Sets FD_CLOEXEC; 0 or the errno.</summary>
-    int SetCloseOnExec(int fd);
+    /// <summary>Claims <paramref name="fd"/> as a descriptor passed to this process and makes it
+    /// close-on-exec (spec L-5, L-10); 0 or the errno (EBADF for a number that holds none).</summary>
+    int ClaimPassed(int fd);
 
-    /// <summary>The inode id of a pidfd for this process; 0 or an errno (the check is skipped then).</summary>
+    /// <summary>The inode id of a pidfd for this process; 0 or an errno (only "not supported" skips the check).</summary>
     int OwnPidFdInodeId(out ulong id);
 }
 
@@ -230,21 +249,8 @@ internal sealed class NativeActivationSystem : IActivationSystem
 
     public int ProcessId => System.Environment.ProcessId;
 
-    public int SetCloseOnExec(int fd)
-    {
-        int flags = Libc.Fcntl(fd, Libc.F_GETFD, 0);
-        if (flags < 0)
-        {
-            return Libc.LastErrno;
-        }
-
-        if ((flags & Libc.FD_CLOEXEC) != 0)
-        {
-            return 0;
-        }
-
-        return Libc.Fcntl(fd, Libc.F_SETFD, flags | Libc.FD_CLOEXEC) < 0 ? Libc.LastErrno : 0;
-    }
+    /// <summary>The process-wide claim of <see cref="ListenFd"/>: the first examination of a number decides.</summary>
+    public int ClaimPassed(int fd) => ListenFd.ClaimPassed(fd);
 
     public int OwnPidFdInodeId(out ulong id) => Libc.OwnPidFdInodeId(out id);
 }

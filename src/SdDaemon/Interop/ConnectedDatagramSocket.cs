@@ -6,6 +6,14 @@ namespace SdDaemon.Interop;
 /// (it closed or re-created its socket: a restarted manager or journald) a send connects again,
 /// once. The one place for that logic; the senders keep their wire formats.
 /// </summary>
+/// <remarks>
+/// A peer that re-creates its socket while the old one stays open (a new manager bound at the same
+/// path before the old one closed) is not "gone": sends would keep reaching the old socket, and be
+/// lost when it closes. With a path re-check interval, the path's inode is compared, at most once per
+/// interval, with the one connected to; a different inode means a new socket was bound there, and the
+/// next send connects to it (spec N-15). libsystemd, with a socket per message, follows the path on
+/// every message; this is the same rule, delayed by at most the interval.
+/// </remarks>
 internal sealed class ConnectedDatagramSocket : IDisposable
 {
     /// <summary>libsystemd raises SO_SNDBUF to 8 MiB for both protocols (best effort): large
@@ -14,11 +22,23 @@ internal sealed class ConnectedDatagramSocket : IDisposable
 
     private readonly object _gate = new();
     private readonly byte[] _sockaddr;
+    private readonly long _pathRecheckMilliseconds;
     private FileDescriptorHandle? _socket;
+    private Libc.Statx _connectedPath; // the path's inode, read just before the socket connected
+    private bool _connectedPathKnown;
+    private long _pathCheckedAt;
     private bool _disposed;
 
     /// <param name="sockaddr">The peer's struct sockaddr_un, as connect(2) takes it.</param>
-    public ConnectedDatagramSocket(byte[] sockaddr) => _sockaddr = sockaddr;
+    /// <param name="pathRecheckInterval">For a filesystem path: how often to check whether a new socket
+    /// was bound at the path (see the remarks); null never checks (the peer's going away is still
+    /// followed). Abstract names have no inode and are not checked.</param>
+    public ConnectedDatagramSocket(byte[] sockaddr, TimeSpan? pathRecheckInterval = null)
+    {
+        _sockaddr = sockaddr;
+        bool isPath = sockaddr.Length > 2 && sockaddr[2] != 0;
+        _pathRecheckMilliseconds = isPath && pathRecheckInterval is { } interval ? Math.Max(0, (long)interval.TotalMilliseconds) : -1;
+    }
 
     /// <summary>Sends on a connected descriptor: 0 or the errno.</summary>
     public delegate int Sender(int fd, ReadOnlySpan<byte> payload, object? state);
@@ -89,13 +109,18 @@ internal sealed class ConnectedDatagramSocket : IDisposable
     {
         errno = 0;
         FileDescriptorHandle? socket = Volatile.Read(ref _socket);
-        if (socket is not null)
+        if (socket is not null && !PathRecheckDue())
         {
             return socket;
         }
 
         lock (_gate)
         {
+            if (_socket is not null && PathRecheckDue())
+            {
+                FollowRebind();
+            }
+
             if (_socket is not null)
             {
                 return _socket;
@@ -110,6 +135,38 @@ internal sealed class ConnectedDatagramSocket : IDisposable
             socket = Connect(out errno);
             Volatile.Write(ref _socket, socket);
             return socket;
+        }
+    }
+
+    private bool PathRecheckDue() =>
+        _pathRecheckMilliseconds >= 0
+        && System.Environment.TickCount64 - Volatile.Read(ref _pathCheckedAt) >= _pathRecheckMilliseconds;
+
+    /// <summary>Under the gate, with a socket: drops it when another inode is bound at the path now, so
+    /// that the caller connects to that one. A path that is missing or unreadable keeps the connection:
+    /// between unlink and bind the old socket is the only one, and it still works.</summary>
+    private unsafe void FollowRebind()
+    {
+        Volatile.Write(ref _pathCheckedAt, System.Environment.TickCount64);
+        if (!StatPath(out Libc.Statx now) || (_connectedPathKnown && now.SameInode(_connectedPath)))
+        {
+            return;
+        }
+
+        FileDescriptorHandle old = _socket!;
+        _socket = null;
+        old.Dispose(); // a sender still using it holds a reference; the fd closes after it
+    }
+
+    /// <summary>statx of sun_path (NUL-terminated inside the sockaddr, after the 2-byte family).</summary>
+    private unsafe bool StatPath(out Libc.Statx result)
+    {
+        Libc.Statx buffer;
+        fixed (byte* sockaddr = _sockaddr)
+        {
+            bool ok = Libc.StatxRaw(Libc.AT_FDCWD, sockaddr + 2, 0, Libc.STATX_INO, &buffer) == 0;
+            result = buffer;
+            return ok;
         }
     }
 
@@ -145,6 +202,14 @@ internal sealed class ConnectedDatagramSocket : IDisposable
 
         var handle = new FileDescriptorHandle(fd);
         RaiseSendBuffer(fd);
+        if (_pathRecheckMilliseconds >= 0)
+        {
+            // Before connect: a socket bound after this stat is then seen as new at the next check
+            // (one reconnect too many at worst); after connect it could be taken for the one we reach.
+            _connectedPathKnown = StatPath(out _connectedPath);
+            Volatile.Write(ref _pathCheckedAt, System.Environment.TickCount64);
+        }
+
         fixed (byte* sockaddr = _sockaddr)
         {
             if (Libc.Connect(fd, sockaddr, (uint)_sockaddr.Length) != 0)

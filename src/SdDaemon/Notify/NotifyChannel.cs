@@ -15,14 +15,18 @@ namespace SdDaemon;
 /// <remarks>
 /// <para>Unlike libsystemd (a new socket per message, spec N-9), an AF_UNIX channel keeps one
 /// connected, CLOEXEC socket and reuses it from every thread; it reconnects by itself when the
-/// manager re-creates its socket (restart, daemon-reexec) and when NOTIFY_SOCKET changes.
+/// manager re-creates its socket (restart, daemon-reexec) and when NOTIFY_SOCKET changes. A new
+/// socket bound at the same path while the old one is still open is followed too: the path's inode is
+/// compared with the one connected to at most every 100 ms (for <see cref="Default"/> and
+/// <see cref="Create"/>), so sends reach the new socket within that interval (spec N-15).
 /// vsock addresses (VMs notifying their host) use a socket per message, like libsystemd.</para>
 /// <para>A send never blocks for ever: when the manager's queue is full it waits at most
 /// <see cref="SendTimeout"/> for room, then fails with EAGAIN (libsystemd would block).</para>
 /// </remarks>
 public sealed class NotifyChannel : IDisposable
 {
-    /// <summary>How often <see cref="Default"/> re-reads NOTIFY_SOCKET (see the remarks on the class).</summary>
+    /// <summary>How often <see cref="Default"/> re-reads a set NOTIFY_SOCKET, and how often a channel
+    /// checks its socket path for a new socket (see <see cref="Default"/> and the remarks on the class).</summary>
     internal static readonly TimeSpan DefaultRecheckInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly IEnvironmentSource _environment;
@@ -47,11 +51,14 @@ public sealed class NotifyChannel : IDisposable
 
     /// <summary>
     /// The process-wide channel that follows <c>$NOTIFY_SOCKET</c>; used by <see cref="Notification.Send"/>.
-    /// It re-reads the variable when it last read it 100 ms ago or more, after a send that found
-    /// nobody listening, and after an <c>unsetEnvironment</c>: reading .NET's environment allocates a
-    /// new string each time (80 bytes for a typical NOTIFY_SOCKET on .NET 10), so sends in quick
-    /// succession allocate nothing and a ping every few seconds allocates that one string. A change
-    /// made with Environment.SetEnvironmentVariable is followed within 100 ms.
+    /// The rule (spec N-16): while the variable is unset, every send reads it, so a NOTIFY_SOCKET set
+    /// before a call is seen by that call. Once it is set, the value is re-read when it was last read
+    /// 100 ms ago or more, after a send that found nobody listening (ECONNREFUSED, ENOENT), and after an
+    /// <c>unsetEnvironment</c>: reading .NET's environment allocates a new string each time (80 bytes
+    /// for a typical NOTIFY_SOCKET on .NET 10), so sends in quick succession allocate nothing and a
+    /// ping every few seconds allocates that one string. Changing or removing a set value with
+    /// Environment.SetEnvironmentVariable is therefore followed within 100 ms; a new socket bound at
+    /// the same path, within 100 ms as well (see the remarks on the class).
     /// </summary>
     public static NotifyChannel Default { get; } = new(ProcessEnvironmentSource.Instance, null, DefaultRecheckInterval);
 
@@ -61,7 +68,7 @@ public sealed class NotifyChannel : IDisposable
     public static NotifyChannel Create(string notifySocket)
     {
         ArgumentNullException.ThrowIfNull(notifySocket);
-        return new NotifyChannel(ProcessEnvironmentSource.Instance, notifySocket);
+        return new NotifyChannel(ProcessEnvironmentSource.Instance, notifySocket, DefaultRecheckInterval);
     }
 
     /// <summary>
@@ -231,7 +238,9 @@ public sealed class NotifyChannel : IDisposable
         {
             string? value = _environment.Get(EnvironmentVariables.NotifySocket);
             Volatile.Write(ref _environmentValue, value);
-            Volatile.Write(ref _environmentReadAt, now);
+            // Spec N-16: "unset" is never cached (reading a missing variable allocates nothing), so a
+            // variable set after this send is seen by the next one.
+            Volatile.Write(ref _environmentReadAt, value is null ? long.MinValue : now);
             return value;
         }
     }
@@ -261,7 +270,7 @@ public sealed class NotifyChannel : IDisposable
             if (target is null || target.Text != text)
             {
                 Target? old = target;
-                target = new Target(text);
+                target = new Target(text, TimeSpan.FromMilliseconds(_recheckMilliseconds));
                 _target = target;
                 old?.Dispose(); // a sender still using it holds a reference; the fd closes after it
             }
@@ -596,13 +605,15 @@ public sealed class NotifyChannel : IDisposable
     /// <summary>A parsed NOTIFY_SOCKET value and, for AF_UNIX, its cached connected socket.</summary>
     private sealed class Target : IDisposable
     {
-        public Target(string text)
+        /// <param name="text">The NOTIFY_SOCKET value.</param>
+        /// <param name="pathRecheckInterval">How often the cached socket checks for a new socket bound at its path (spec N-15).</param>
+        public Target(string text, TimeSpan pathRecheckInterval)
         {
             Text = text;
             ParseErrno = NotifySocketAddress.TryParse(text, out NotifySocketAddress? address, out string? detail);
             Address = address;
             ParseDetail = detail;
-            Socket = address?.Family == Libc.AF_UNIX ? new ConnectedDatagramSocket(address.SockAddr) : null;
+            Socket = address?.Family == Libc.AF_UNIX ? new ConnectedDatagramSocket(address.SockAddr, pathRecheckInterval) : null;
         }
 
         public string Text { get; }

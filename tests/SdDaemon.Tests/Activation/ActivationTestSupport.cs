@@ -31,7 +31,7 @@ internal sealed class DictionaryEnvironment : IEnvironmentSource
     }
 }
 
-/// <summary>A pid, a pidfd inode id and CLOEXEC that touch no real descriptor.</summary>
+/// <summary>A pid, a pidfd inode id and the claim of passed fds, touching no real descriptor.</summary>
 internal sealed class FakeActivationSystem : IActivationSystem
 {
     public int ProcessId { get; init; } = 4242;
@@ -40,12 +40,12 @@ internal sealed class FakeActivationSystem : IActivationSystem
 
     public ulong PidFdId { get; init; } = 777;
 
-    /// <summary>fds that are "not open": SetCloseOnExec fails with EBADF.</summary>
+    /// <summary>fds that hold no passed descriptor: ClaimPassed fails with EBADF.</summary>
     public HashSet<int> Closed { get; init; } = [];
 
     public List<int> CloseOnExec { get; } = [];
 
-    public int SetCloseOnExec(int fd)
+    public int ClaimPassed(int fd)
     {
         if (Closed.Contains(fd))
         {

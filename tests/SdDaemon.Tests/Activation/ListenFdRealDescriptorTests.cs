@@ -332,7 +332,7 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
     }
 
     [Fact]
-    public void A_number_reused_for_another_file_after_its_taker_closed_it_gets_a_fresh_owner()
+    public void L10_a_number_reused_for_another_file_after_its_taker_closed_it_is_refused_with_EBADF()
     {
         var (r1, w1) = Support.Fds.Pipe();
         Keep(w1);
@@ -340,12 +340,61 @@ public sealed class ListenFdRealDescriptorTests : IDisposable
         first[0].TakeHandle().Dispose(); // the taker closes it
         Assert.False(TestLibc.IsOpen(_first));
 
+        // Even without CLOEXEC (dup2 clears it), the new file at that number was not passed.
         var (r2, w2) = Support.Fds.Pipe();
         Keep(w2);
         TestLibc.PlaceAt((int)Keep(r2).DangerousGetHandle(), _first);
         using ListenFdsResult second = PassAgain(1);
-        Assert.False(second[0].IsTaken);
-        using SafeFileHandle again = second[0].TakeHandle();
+        Assert.Equal(ActivationOutcome.Failed, second.Outcome);
+        Assert.Equal(9, second.Errno);
+        Assert.Empty(second);
+        second.Dispose();
+        Assert.True(TestLibc.IsOpen(_first)); // refused, so never closed by the library
+    }
+
+    [Fact]
+    public void L10_a_number_reused_after_the_result_closed_it_is_refused_with_EBADF()
+    {
+        var (r1, w1) = Support.Fds.Pipe();
+        Keep(w1);
+        Pass(null, Keep(r1)).Dispose();
+        Assert.False(TestLibc.IsOpen(_first));
+
+        var (r2, w2) = Support.Fds.Pipe();
+        Keep(w2);
+        TestLibc.PlaceAt((int)Keep(r2).DangerousGetHandle(), _first);
+        ListenFdsResult again = PassAgain(1);
+        Assert.Equal((ActivationOutcome.Failed, 9), (again.Outcome, again.Errno));
+        again.Dispose();
+        Assert.True(TestLibc.IsOpen(_first));
+    }
+
+    [Fact]
+    public void L10_a_close_on_exec_descriptor_this_process_opened_is_refused_with_EBADF_and_left_open()
+    {
+        var (r1, w1) = Support.Fds.Pipe();
+        var (r2, w2) = Support.Fds.Pipe();
+        Keep(w1);
+        Keep(w2);
+        // _first as a manager passes it (no CLOEXEC); _first+1 as the runtime opens its own (CLOEXEC),
+        // which is also what a passed fd closed before the first Get looks like once its number is reused.
+        TestLibc.PlaceAt((int)Keep(r1).DangerousGetHandle(), _first);
+        TestLibc.PlaceAt((int)Keep(r2).DangerousGetHandle(), _first + 1);
+        Assert.Equal(0, SdDaemon.Interop.Libc.Fcntl(_first + 1, 2 /* F_SETFD */, TestLibc.FD_CLOEXEC));
+
+        using ListenFdsResult both = PassAgain(2);
+        Assert.Equal(ActivationOutcome.Failed, both.Outcome);
+        Assert.Equal(9, both.Errno);
+        Assert.Contains($"fd {_first + 1} ", both.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("close-on-exec", both.ErrorMessage, StringComparison.Ordinal);
+        both.Dispose();
+        Assert.True(TestLibc.IsOpen(_first + 1)); // never the library's to close
+
+        // The first was examined before the library made it close-on-exec: it stays a passed one.
+        Assert.True(TestLibc.IsCloseOnExec(_first));
+        using ListenFdsResult one = PassAgain(1);
+        Assert.Equal(ActivationOutcome.Activated, one.Outcome);
+        Assert.Equal(FileKind.Fifo, one[0].Kind);
     }
 
     [Fact]

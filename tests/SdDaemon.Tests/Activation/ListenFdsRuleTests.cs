@@ -82,11 +82,30 @@ public sealed class ListenFdsRuleTests
         Assert.Equal(ActivationOutcome.NotActivated, Get(Env("4242", "1", pidFdId: "778")).Outcome);
     }
 
-    [Fact]
-    public void L3_unreadable_own_pidfd_id_skips_the_check()
+    [Theory]
+    [InlineData(95)] // EOPNOTSUPP: pidfd_open works but the kernel has no pidfs (before Linux 6.9)
+    [InlineData(38)] // ENOSYS: no pidfd_open at all (before Linux 5.3, or a seccomp filter that says so)
+    [InlineData(25)] // ENOTTY: the other "not supported" answer libsystemd counts as such
+    public void L3_a_kernel_without_pidfs_skips_the_check(int errno)
     {
-        var system = new FakeActivationSystem { ProcessId = Pid, PidFdIdErrno = 95 };
+        var system = new FakeActivationSystem { ProcessId = Pid, PidFdIdErrno = errno };
         Assert.Equal(ActivationOutcome.Activated, Get(Env("4242", "1", pidFdId: "778"), system).Outcome);
+    }
+
+    [Theory]
+    [InlineData(24)] // EMFILE: out of descriptors for the pidfd
+    [InlineData(23)] // ENFILE
+    [InlineData(12)] // ENOMEM
+    [InlineData(1)]  // EPERM
+    public void L3_any_other_error_reading_the_own_pidfd_id_is_a_failure_with_that_errno_not_a_skipped_check(int errno)
+    {
+        var system = new FakeActivationSystem { ProcessId = Pid, PidFdIdErrno = errno };
+        ListenFdsResult r = Get(Env("4242", "1", pidFdId: "778"), system);
+        Assert.Equal(ActivationOutcome.Failed, r.Outcome);
+        Assert.Equal(errno, r.Errno);
+        Assert.Contains("LISTEN_PIDFDID=778", r.ErrorMessage, StringComparison.Ordinal);
+        Assert.Empty(r);
+        Assert.Empty(system.CloseOnExec); // nothing claimed for descriptors that may be another process's
     }
 
     [Theory]

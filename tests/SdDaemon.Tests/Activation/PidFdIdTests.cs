@@ -46,12 +46,12 @@ public sealed class PidFdIdTests
         Assert.Equal(ActivationOutcome.NotActivated, ListenFds.Get(Env(own + 1), system, false, ListenFds.Start).Outcome);
     }
 
-    /// <summary>The real pid and pidfd id, but no CLOEXEC on the runtime's own fd 3.</summary>
+    /// <summary>The real pid and pidfd id, but no claim of the runtime's own fd 3.</summary>
     private sealed class OwnPidNoFdSystem : IActivationSystem
     {
         public int ProcessId => Environment.ProcessId;
 
-        public int SetCloseOnExec(int fd) => 0;
+        public int ClaimPassed(int fd) => 0;
 
         public int OwnPidFdInodeId(out ulong id) => NativeActivationSystem.Instance.OwnPidFdInodeId(out id);
     }

@@ -464,6 +464,107 @@ public sealed class NotifyChannelTests : IDisposable
     }
 
     [Fact]
+    public void N16_NOTIFY_SOCKET_set_after_a_send_that_found_it_unset_is_seen_by_the_very_next_send()
+    {
+        // An hour-long interval: only the rule "unset is never cached" can make the second send see it.
+        var environment = new FakeEnvironment();
+        using var channel = new NotifyChannel(environment, null, TimeSpan.FromHours(1));
+        Assert.Equal(NotifyOutcome.NotListening, channel.Send(Notification.Status("nobody")).Outcome);
+        environment.Set(EnvironmentVariables.NotifySocket, _receiver.NotifySocket);
+        Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status("seen")));
+        Assert.Equal("STATUS=seen", _receiver.Receive(Wait)!.Text);
+    }
+
+    [Fact]
+    public void N16_with_the_default_100_ms_interval_every_send_right_after_the_variable_was_set_is_seen()
+    {
+        // Default's interval: before N-16 an unset variable was cached for 100 ms, and each of these
+        // sends, right after a NotListening one, came back NotListening too.
+        for (int i = 0; i < 5; i++)
+        {
+            var environment = new FakeEnvironment();
+            using var channel = new NotifyChannel(environment, null, NotifyChannel.DefaultRecheckInterval);
+            Assert.Equal(NotifyOutcome.NotListening, channel.Send(Notification.Status($"unset {i}")).Outcome);
+            environment.Set(EnvironmentVariables.NotifySocket, _receiver.NotifySocket);
+            Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status($"set {i}")));
+            Assert.Equal($"STATUS=set {i}", _receiver.Receive(Wait)!.Text);
+        }
+    }
+
+    /// <summary>Runs <paramref name="test"/> with receiver A ("the old manager") bound at a path in a
+    /// directory of its own, then closes A and removes the directory.</summary>
+    private static void WithOldManagerAt(Action<string, NotifyReceiver> test)
+    {
+        string directory = Directory.CreateTempSubdirectory("sdd-rebind-").FullName;
+        string path = Path.Combine(directory, "notify");
+        NotifyReceiver a = NotifyReceiver.Bind(path);
+        try
+        {
+            test(path, a);
+        }
+        finally
+        {
+            a.Dispose();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void N15_a_new_socket_bound_at_the_path_while_the_old_one_stays_open_gets_every_send_after_the_interval() => WithOldManagerAt((path, a) =>
+    {
+        _environment.Set(EnvironmentVariables.NotifySocket, path);
+        var interval = TimeSpan.FromMilliseconds(200);
+        using var channel = new NotifyChannel(_environment, null, interval);
+        Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status("to A")));
+        Assert.Equal("STATUS=to A", a.Receive(Wait)!.Text);
+
+        // The new manager unlinks the path and binds its own socket there; the old one stays open.
+        File.Delete(path);
+        using NotifyReceiver b = NotifyReceiver.Bind(path);
+        Thread.Sleep(interval + TimeSpan.FromMilliseconds(50));
+        // 8: below net.unix.max_dgram_qlen (10 on these machines), so no send waits for room.
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status($"after {i}")));
+        }
+
+        // Every send reported Sent is at B, in order; none went to A, where it would be lost when A closes.
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal($"STATUS=after {i}", b.Receive(Wait)!.Text);
+        }
+
+        Assert.Null(a.Receive(TimeSpan.FromMilliseconds(100)));
+        Assert.Null(b.Receive(TimeSpan.FromMilliseconds(50)));
+    });
+
+    [Fact]
+    public void N15_a_fixed_address_channel_follows_a_new_socket_bound_at_its_path_too() => WithOldManagerAt((path, a) =>
+    {
+        using NotifyChannel channel = NotifyChannel.Create(path);
+        Assert.True(channel.Send(Notification.Ready).IsSent);
+        Assert.Equal("READY=1", a.Receive(Wait)!.Text);
+        File.Delete(path);
+        using NotifyReceiver b = NotifyReceiver.Bind(path);
+        Thread.Sleep(NotifyChannel.DefaultRecheckInterval + TimeSpan.FromMilliseconds(50));
+        Assert.True(channel.Send(Notification.Status("new")).IsSent);
+        Assert.Equal("STATUS=new", b.Receive(Wait)!.Text);
+        Assert.Null(a.Receive(TimeSpan.FromMilliseconds(50)));
+    });
+
+    [Fact]
+    public void N15_between_unlink_and_bind_the_old_socket_still_gets_the_sends() => WithOldManagerAt((path, a) =>
+    {
+        _environment.Set(EnvironmentVariables.NotifySocket, path);
+        using var channel = new NotifyChannel(_environment, null, TimeSpan.Zero);
+        Assert.True(channel.Send(Notification.Status("one")).IsSent);
+        File.Delete(path); // no socket at the path for now: the open connection still works
+        Assert.Equal(NotifyResult.Sent, channel.Send(Notification.Status("two")));
+        Assert.Equal("STATUS=one", a.Receive(Wait)!.Text);
+        Assert.Equal("STATUS=two", a.Receive(Wait)!.Text);
+    });
+
+    [Fact]
     public void N14_a_barrier_timeout_too_long_to_add_to_the_clock_waits_instead_of_timing_out_at_once()
     {
         Task<NotifyResult> barrier = Task.Run(() => _channel.Barrier(TimeSpan.MaxValue));
