@@ -84,9 +84,10 @@ public static class Daemon
         if (options.PidFile is { } pidFile)
         {
             PidFileStatus status = PidFile.Inspect(Path.GetFullPath(pidFile));
-            if (status.Running)
+            if (status.State != PidFileState.NotRunning)
             {
-                return (FailureExitCode, new DaemonAlreadyRunningException(Path.GetFullPath(pidFile), status.Pid).Message);
+                // Running, or it cannot be told (a FIFO, an unreadable file...): the daemon could not take it over either.
+                return (FailureExitCode, status.Running ? new DaemonAlreadyRunningException(Path.GetFullPath(pidFile), status.Pid).Message : status.Message);
             }
         }
 

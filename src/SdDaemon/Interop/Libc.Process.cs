@@ -257,3 +257,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nuint count);
 }
+
+internal static unsafe partial class Libc
+{
+    /// <summary>open(2) O_NOATIME: only the file's owner (or CAP_FOWNER) may open with it, so it marks a description its owner opened.</summary>
+    public const int O_NOATIME = 0x40000;
+
+    [LibraryImport(Lib, EntryPoint = "renameat", SetLastError = true)]
+    public static partial int RenameAt(int oldDirectoryFd, byte* oldPath, int newDirectoryFd, byte* newPath);
+}
