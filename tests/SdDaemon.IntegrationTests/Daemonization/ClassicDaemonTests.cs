@@ -79,9 +79,9 @@ public sealed class ClassicDaemonTests : IDisposable
         // Above 2, nothing that a child of the daemon would inherit: only the runtime's and the library's own (CLOEXEC) descriptors.
         Assert.All(fds.Where(fd => fd.Key > 2), fd => Assert.True((fd.Value.Flags & O_CLOEXEC) != 0, $"fd {fd.Key} -> {fd.Value.Target} is not close-on-exec"));
 
-        // The PID file: mode 0644, locked (an OFD lock, so /proc/locks shows -1 as its owner).
+        // The PID file: mode 0644, locked (an OFD lock, so /proc/locks shows -1 as its owner; shared: it is held through a read-only descriptor).
         Assert.Equal((UnixFileMode)0x1A4, File.GetUnixFileMode(PidFile));
-        Assert.Contains(File.ReadAllLines("/proc/locks"), line => line.Contains("OFDLCK ADVISORY  WRITE", StringComparison.Ordinal) && line.Contains(":" + Inode(PidFile) + " ", StringComparison.Ordinal));
+        Assert.Contains(File.ReadAllLines("/proc/locks"), line => line.Contains("OFDLCK ADVISORY  READ -1 ", StringComparison.Ordinal) && line.Contains(":" + Inode(PidFile) + " ", StringComparison.Ordinal));
 
         // Control: --stop finds it through the lock, SIGTERM, clean exit removes the PID file.
         ProcessResult stop = ProcessRunner.Run(TestDaemon.DotnetPath, [ClassicDaemon.DllPath, "--stop", "--pidfile", PidFile]);
