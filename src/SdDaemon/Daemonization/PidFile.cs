@@ -158,13 +158,19 @@ internal sealed class PidFile : IDisposable
                     reader = Libc.OpenAt(directoryFd, t, Libc.O_RDONLY | Libc.O_NOATIME | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY | Libc.O_NONBLOCK, 0);
                 }
 
-                Libc.Flock request = new() { Type = Libc.F_RDLCK };
-                if (reader < 0 || !Libc.TryStat(reader, null, out FileIdentity opened, out _) || !opened.SameFile(identity)
-                    || Libc.FcntlLock(reader, Libc.F_OFD_SETLK, &request) != 0)
+                if (reader < 0 || !Libc.TryStat(reader, null, out FileIdentity opened, out _) || !opened.SameFile(identity))
                 {
-                    throw Error(reader < 0 ? Libc.LastErrno : Errno.EIO, $"cannot lock the new PID file for '{path}'");
+                    throw Error(reader < 0 ? Libc.LastErrno : Errno.EIO, $"cannot reopen the new PID file for '{path}' read-only");
                 }
 
+                Libc.Flock request = new() { Type = Libc.F_RDLCK };
+                if (Libc.FcntlLock(reader, Libc.F_OFD_SETLK, &request) != 0)
+                {
+                    throw Error(Libc.LastErrno, $"cannot lock the new PID file for '{path}'");
+                }
+
+                Libc.CloseQuietly(writer); // before the rename: once at the path, no writable descriptor of it exists
+                writer = -1;
                 fixed (byte* t = temporary)
                 fixed (byte* n = Libc.Utf8Z(fileName))
                 {
@@ -181,7 +187,7 @@ internal sealed class PidFile : IDisposable
             }
             finally
             {
-                Libc.CloseQuietly(writer); // before the rename: once at the path, no writable descriptor of it exists
+                Libc.CloseQuietly(writer);
                 Libc.CloseQuietly(reader);
                 if (!renamed)
                 {
