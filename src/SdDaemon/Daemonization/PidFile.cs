@@ -298,7 +298,7 @@ internal sealed class PidFile : IDisposable
     /// <summary>
     /// Opens the existing file at <paramref name="name"/> read-only without blocking and without
     /// following a symbolic link (O_NONBLOCK: opening a FIFO for reading would wait for a writer),
-    /// and refuses anything but a regular file. -1 when there is none (ENOENT).
+    /// and refuses anything but a regular file (spec D-12d). -1 when there is none (ENOENT).
     /// </summary>
     /// <exception cref="IOException">A symbolic link, not a regular file, or open(2) failed (HResult = errno).</exception>
     internal static unsafe int OpenExisting(int directoryFd, byte[] name, string path, out FileIdentity identity)
@@ -560,7 +560,7 @@ internal sealed class PidFile : IDisposable
         new($"{what}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})") { HResult = errno };
 }
 
-/// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4).</summary>
+/// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4; spec D-12d).</summary>
 internal enum PidFileState
 {
     /// <summary>No daemon holds it (no file, a stale file): LSB 3.</summary>
