@@ -3,7 +3,7 @@
 //   ClassicDaemon --daemon --pidfile /run/classic.pid [--user nobody] [--log /var/log/classic.log]
 //   ClassicDaemon --stop   --pidfile /run/classic.pid      (SIGTERM, waits for the exit)
 //   ClassicDaemon --reload --pidfile /run/classic.pid      (SIGHUP)
-//   ClassicDaemon --status --pidfile /run/classic.pid      (LSB: 0 running, 3 not running)
+//   ClassicDaemon --status --pidfile /run/classic.pid      (LSB: 0 running, 3 not running, 4 unknown)
 //
 // Without --daemon it runs in the foreground and notifies $NOTIFY_SOCKET (Type=notify).
 // The launcher returns only after the daemon sent READY=1: exit 0, or 1 with the reason.
@@ -23,6 +23,7 @@ string? throwBeforeReady = null;
 int readyDelay = 0;
 int extendTimeout = 0;
 bool exitAfterReady = false;
+bool exhaustFds = false;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -48,6 +49,7 @@ for (int i = 0; i < args.Length; i++)
         case "--ready-delay": readyDelay = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--extend-timeout": extendTimeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--exit-after-ready": exitAfterReady = true; break;
+        case "--exhaust-fds": exhaustFds = true; break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}");
             return 2;
@@ -82,6 +84,11 @@ if (command is not null)
         Console.Error.WriteLine(e.Message);
         return command == "--status" ? 3 : 7; // LSB: not running
     }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine(e.Message); // e.g. the PID file cannot be read: whether it runs is unknown
+        return command == "--status" ? 4 : 1; // LSB: status unknown; generic failure
+    }
 }
 
 DaemonContext? context = null;
@@ -92,6 +99,19 @@ if (daemonize)
     {
         var locked = File.OpenHandle(keepLock, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); // flock(LOCK_EX)
         options.KeepFiles.Add(locked);
+    }
+
+    var hoarded = new List<Microsoft.Win32.SafeHandles.SafeFileHandle>();
+    while (exhaustFds && Daemon.Stage == DaemonStage.Original)
+    {
+        try
+        {
+            hoarded.Add(File.OpenHandle("/dev/null")); // until EMFILE: how Daemon.Start copes with no free descriptor
+        }
+        catch (IOException)
+        {
+            break;
+        }
     }
 
     context = Daemon.Start(options); // returns only in the daemon

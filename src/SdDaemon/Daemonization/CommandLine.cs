@@ -1,4 +1,5 @@
 using System.Text;
+using SdDaemon.Interop;
 
 namespace SdDaemon.Daemonization;
 
@@ -35,6 +36,47 @@ internal static class CommandLine
 
     /// <summary>The current process's argv, byte for byte.</summary>
     public static byte[][] Current() => Parse(File.ReadAllBytes("/proc/self/cmdline"));
+
+    /// <summary>
+    /// The path to execute for the next stage: the running executable under a name that keeps the
+    /// program's name. The kernel names a process (comm: ps, pgrep -x, systemctl status "Main PID:
+    /// N (name)") after the last component of the path given to execve, so /proc/self/exe would
+    /// make every stage "exe" (spec D-16a). So: <paramref name="argv0"/> when it is a path
+    /// (relative ones from the unchanged working directory), else what /proc/self/exe links to,
+    /// each only when it still is the very file running now (same device and inode); otherwise
+    /// (the program was replaced or deleted since it started) /proc/self/exe itself.
+    /// </summary>
+    public static string Executable(byte[] argv0)
+    {
+        if (!Libc.TryStat(-1, SelfExecutable, out FileIdentity self, out _))
+        {
+            return SelfExecutable;
+        }
+
+        string first = Encoding.UTF8.GetString(argv0);
+        string? linked = null;
+        try
+        {
+            linked = new FileInfo(SelfExecutable).LinkTarget;
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        foreach (string? candidate in new[] { first.Contains('/', StringComparison.Ordinal) ? first : null, linked })
+        {
+            if (candidate is not null && !candidate.Contains('\0', StringComparison.Ordinal)
+                && Libc.TryStat(-1, candidate, out FileIdentity identity, out _) && identity.SameFile(self))
+            {
+                return candidate;
+            }
+        }
+
+        return SelfExecutable;
+    }
 
     /// <summary>For messages: the arguments as text.</summary>
     public static string Describe(IEnumerable<byte[]> arguments) => string.Join(' ', arguments.Select(a => Encoding.UTF8.GetString(a)));

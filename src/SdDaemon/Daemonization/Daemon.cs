@@ -59,14 +59,23 @@ public static class Daemon
         switch (Stage)
         {
             case DaemonStage.Original:
-                (int code, string? message) = Launch(options);
-                if (message is not null)
+                int code;
+                string? message;
+                try
                 {
-                    Console.Error.WriteLine($"{ProgramName()}: {message}");
+                    (code, message) = Launch(options);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    (code, message) = (FailureExitCode, DescribeStartFailure(e));
                 }
 
-                Console.Out.Flush();
-                Console.Error.Flush();
+                if (message is not null)
+                {
+                    WriteToStderr($"{ProgramName()}: {message}\n");
+                }
+
+                FlushConsole();
                 System.Environment.Exit(code);
                 throw new UnreachableException();
             case DaemonStage.SessionLeader:
@@ -84,9 +93,10 @@ public static class Daemon
         if (options.PidFile is { } pidFile)
         {
             PidFileStatus status = PidFile.Inspect(Path.GetFullPath(pidFile));
-            if (status.Running)
+            if (status.State != PidFileState.NotRunning)
             {
-                return (FailureExitCode, new DaemonAlreadyRunningException(Path.GetFullPath(pidFile), status.Pid).Message);
+                // Running, or it cannot be told (a FIFO, an unreadable file...): the daemon could not take it over either.
+                return (FailureExitCode, status.Running ? new DaemonAlreadyRunningException(Path.GetFullPath(pidFile), status.Pid).Message : status.Message);
             }
         }
 
@@ -116,7 +126,59 @@ public static class Daemon
         {
             // Every failure reaches the terminal as a message (a command line that cannot be
             // reproduced, an unreadable /proc/self/fd, no socket...), never as a crash.
-            return (FailureExitCode, $"cannot start the daemon: {e.Message} ({e.GetType().Name})");
+            return (FailureExitCode, DescribeStartFailure(e));
+        }
+    }
+
+    /// <summary>
+    /// The launcher's message for a failure. Without a free descriptor everything fails in its own
+    /// way (an assembly that cannot be loaded says FileNotFoundException, a socket says EMFILE):
+    /// then say that, which is what the user can act on.
+    /// </summary>
+    private static string DescribeStartFailure(Exception e)
+    {
+        int probe = Libc.Fcntl(2, Libc.F_DUPFD_CLOEXEC, 0);
+        if (probe < 0 && Libc.LastErrno == Libc.EMFILE)
+        {
+            return $"cannot start the daemon: this process has no free file descriptor (errno {Libc.EMFILE}: {Marshal.GetPInvokeErrorMessage(Libc.EMFILE)}; see RLIMIT_NOFILE, ulimit -n)";
+        }
+
+        Libc.CloseQuietly(probe);
+        return $"cannot start the daemon: {e.Message} ({e.GetType().Name})";
+    }
+
+    /// <summary>
+    /// The launcher's message goes straight to descriptor 2: System.Console may not be loaded yet,
+    /// and loading it needs a free descriptor, which is exactly what may be missing. Best effort.
+    /// </summary>
+    private static unsafe void WriteToStderr(string text)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        fixed (byte* b = bytes)
+        {
+            for (int done = 0; done < bytes.Length;)
+            {
+                nint n = Libc.Write(2, b + done, (nuint)(bytes.Length - done));
+                if (n <= 0 && !(n < 0 && Libc.LastErrno == Errno.EINTR))
+                {
+                    return;
+                }
+
+                done += (int)Math.Max(n, 0);
+            }
+        }
+    }
+
+    /// <summary>What the program wrote before Daemon.Start reaches its output before the exit; nothing to do (and nothing to load) if it never used the console.</summary>
+    private static void FlushConsole()
+    {
+        try
+        {
+            Console.Out.Flush();
+            Console.Error.Flush();
+        }
+        catch (Exception e) when (e is IOException or BadImageFormatException) // FileNotFoundException: System.Console cannot be loaded
+        {
         }
     }
 
@@ -172,6 +234,12 @@ public static class Daemon
                     if (_leaderReaped && _daemon == 0)
                     {
                         Drain();
+                        if (_daemon == 0 && subreaper && FindOrphanedDaemon() is > 0 and int orphan)
+                        {
+                            Adopt(orphan);
+                            continue;
+                        }
+
                         if (_daemon == 0)
                         {
                             return (FailureExitCode, Describe($"the session leader (pid {leader}) exited {ExitText(_leaderStatus)} without starting the daemon"));
@@ -294,17 +362,7 @@ public static class Daemon
                     Handle(message.Lines);
                     if (NotifyDatagramReader.Get(message.Lines, "MAINPID") is { } text && SystemdNumber.TryParsePid(text, out int pid) == 0)
                     {
-                        _daemon = pid;
-                        foreach ((int early, IReadOnlyList<string> lines) in _early)
-                        {
-                            if (early == pid)
-                            {
-                                Handle(lines);
-                            }
-                        }
-
-                        _early.Clear();
-                        WatchDaemon();
+                        Adopt(pid);
                     }
                 }
                 else if (_daemon != 0 && message.Pid == _daemon)
@@ -319,6 +377,73 @@ public static class Daemon
                 // Otherwise another process (a child of the daemon, or anyone who found the
                 // abstract socket): ignored, as NotifyAccess=main does.
             }
+        }
+
+        /// <summary>The daemon is <paramref name="pid"/>: what it sent before that was known counts now, and it is watched.</summary>
+        private void Adopt(int pid)
+        {
+            _daemon = pid;
+            foreach ((int early, IReadOnlyList<string> lines) in _early)
+            {
+                if (early == pid)
+                {
+                    Handle(lines);
+                }
+            }
+
+            _early.Clear();
+            WatchDaemon();
+        }
+
+        /// <summary>
+        /// The session leader exited without its MAINPID= (killed right after spawning the daemon,
+        /// or its datagram lost): as a subreaper, its orphaned child is now OUR child, and the only
+        /// one in the leader's session, whose id is the leader's pid (spec D-14a). Orphans are
+        /// re-parented before their parent's exit is reported, so after the leader was reaped the
+        /// daemon, if it was spawned at all, is found here. 0 when there is none (or not exactly one).
+        /// </summary>
+        private int FindOrphanedDaemon()
+        {
+            int self = System.Environment.ProcessId;
+            int found = 0;
+            try
+            {
+                foreach (string entry in Directory.EnumerateDirectories("/proc"))
+                {
+                    if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid == self)
+                    {
+                        continue;
+                    }
+
+                    string stat;
+                    try
+                    {
+                        stat = File.ReadAllText(entry + "/stat");
+                    }
+                    catch (IOException)
+                    {
+                        continue; // gone meanwhile
+                    }
+
+                    // pid (comm) state ppid pgrp session ...; comm may contain anything but not a ')' after the last one.
+                    string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    if (fields.Length > 3 && fields[1] == self.ToString(CultureInfo.InvariantCulture) && fields[3] == leader.ToString(CultureInfo.InvariantCulture))
+                    {
+                        if (found != 0)
+                        {
+                            return 0; // more than one: none of them can be told to be the daemon
+                        }
+
+                        found = pid;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+
+            return found;
         }
 
         private void Handle(IReadOnlyList<string> lines)
@@ -653,13 +778,12 @@ public static class Daemon
             string name = Path.GetFileName(Encoding.UTF8.GetString(argv[0]));
             return name is "dotnet" && argv.Length > 1 ? Path.GetFileNameWithoutExtension(Encoding.UTF8.GetString(argv[1])) : name;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or FormatException)
         {
-            return "daemon";
-        }
-        catch (FormatException)
-        {
-            return "daemon";
+            // /proc/self/cmdline cannot be read (no free descriptor): the runtime's copy of the
+            // command line names the program, or its dll under the dotnet host.
+            string[] arguments = System.Environment.GetCommandLineArgs();
+            return arguments.Length > 0 && arguments[0].Length > 0 ? Path.GetFileNameWithoutExtension(arguments[0]) : "daemon";
         }
     }
 

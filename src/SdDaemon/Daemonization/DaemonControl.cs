@@ -16,11 +16,25 @@ namespace SdDaemon;
 [SupportedOSPlatform("linux")]
 public static class DaemonControl
 {
-    /// <summary>The pid of the daemon holding <paramref name="pidFile"/>'s lock; false (with <paramref name="reason"/>) when none does.</summary>
+    /// <summary>
+    /// The pid of the daemon holding <paramref name="pidFile"/>'s lock; false (with <paramref name="reason"/>)
+    /// when none does: no file, or a stale one (LSB status 3). Never blocks: a FIFO or any other
+    /// file that is not a regular file at the path is refused, not opened for reading.
+    /// </summary>
+    /// <exception cref="IOException">
+    /// Whether a daemon runs cannot be told (LSB status 4, "unknown"): the file cannot be opened
+    /// (EACCES, EMFILE...: <see cref="Exception.HResult"/> is the errno), is a symbolic link or not a
+    /// regular file, or its lock holder cannot be identified.
+    /// </exception>
     public static bool TryFindRunning(string pidFile, out int pid, out string reason)
     {
         ArgumentException.ThrowIfNullOrEmpty(pidFile);
         PidFileStatus status = PidFile.Inspect(Path.GetFullPath(pidFile));
+        if (status.State == PidFileState.Unknown)
+        {
+            throw new IOException($"cannot tell whether a daemon runs: {status.Message}") { HResult = status.Errno };
+        }
+
         pid = status.Pid;
         reason = status.Message;
         return status.Running;
@@ -28,6 +42,7 @@ public static class DaemonControl
 
     /// <summary>The pid of the daemon holding <paramref name="pidFile"/>'s lock.</summary>
     /// <exception cref="DaemonNotRunningException">No process holds it; the message says why (no file, stale file...).</exception>
+    /// <exception cref="IOException">Whether a daemon runs cannot be told (see <see cref="TryFindRunning"/>).</exception>
     public static int FindRunning(string pidFile) =>
         TryFindRunning(pidFile, out int pid, out string reason) ? pid : throw new DaemonNotRunningException($"not running: {reason}");
 
@@ -36,6 +51,7 @@ public static class DaemonControl
     /// pidfd so that a pid recycled in between is never hit; returns its pid.
     /// </summary>
     /// <exception cref="DaemonNotRunningException">No daemon holds the file.</exception>
+    /// <exception cref="IOException">Whether a daemon runs cannot be told (see <see cref="TryFindRunning"/>).</exception>
     /// <exception cref="UnauthorizedAccessException">Not allowed to signal it.</exception>
     public static int Signal(string pidFile, PosixSignal signal)
     {
@@ -82,6 +98,7 @@ public static class DaemonControl
     /// Then removes the PID file if the daemon could not (it is unlocked and still names that pid), as start-stop-daemon --remove-pidfile does.
     /// </summary>
     /// <exception cref="DaemonNotRunningException">No daemon holds the file.</exception>
+    /// <exception cref="IOException">Whether a daemon runs cannot be told (see <see cref="TryFindRunning"/>).</exception>
     /// <exception cref="TimeoutException">It still runs after <paramref name="timeout"/>.</exception>
     public static int Stop(string pidFile, TimeSpan timeout)
     {
@@ -106,6 +123,7 @@ public static class DaemonControl
 
     /// <summary>SIGHUP: asks the daemon to reload its configuration; returns its pid.</summary>
     /// <exception cref="DaemonNotRunningException">No daemon holds the file.</exception>
+    /// <exception cref="IOException">Whether a daemon runs cannot be told (see <see cref="TryFindRunning"/>).</exception>
     public static int Reload(string pidFile) => Signal(pidFile, PosixSignal.SIGHUP);
 
     internal static int ToNumber(PosixSignal signal) => signal switch

@@ -15,9 +15,11 @@ public sealed class DaemonOptions
 
     /// <summary>
     /// The PID file (step 12), or null for none. Relative paths are taken from the original
-    /// working directory. Opened with O_NOFOLLOW|O_CLOEXEC, mode 0644, locked (an OFD lock) for the
-    /// daemon's whole life and written with its pid before the original process exits; a file
-    /// nobody holds the lock of is stale and taken over; removed on clean exit.
+    /// working directory; its directory must be writable by the starting process. Written with the
+    /// daemon's pid (mode 0644) before the original process exits and locked (an OFD lock) for the
+    /// daemon's whole life through a read-only descriptor, the only one the daemon keeps; a file
+    /// no daemon holds (a reader's lock does not count) is stale and replaced; a symbolic link or
+    /// anything but a regular file at the path is refused; removed on clean exit.
     /// </summary>
     public string? PidFile { get; set; }
 

@@ -5,21 +5,35 @@ using SdDaemon.Interop;
 namespace SdDaemon.Daemonization;
 
 /// <summary>
-/// A PID file held for a daemon's life (daemon(7) step 12): created race-free with
-/// O_NOFOLLOW|O_CLOEXEC and mode 0644, locked with an open-file-description lock (F_OFD_SETLK) on
-/// the whole file, written with the pid, removed on <see cref="Dispose"/>.
+/// A PID file held for a daemon's life (daemon(7) step 12): written with the pid, mode 0644, then
+/// locked with an open-file-description lock (F_OFD_SETLK) on the whole file through a read-only
+/// description, and only then put at its path; removed on <see cref="Dispose"/>.
 /// </summary>
 /// <remarks>
-/// Why an OFD lock: a classic POSIX lock (F_SETLK) belongs to the process and is dropped when the
-/// process closes ANY descriptor of the file (a library reading the pid file would release it);
+/// <para>Why an OFD lock: a classic POSIX lock (F_SETLK) belongs to the process and is dropped when
+/// the process closes ANY descriptor of the file (a library reading the pid file would release it);
 /// flock locks cannot be queried. The cost: F_OFD_GETLK reports l_pid = -1 (and /proc/locks shows
 /// -1 too), so the holder is found as the pid written in the file, verified by finding the lock on
 /// one of that process's descriptors of the file (/proc/PID/fd and the <c>lock:</c> line of
-/// /proc/PID/fdinfo/FD), and otherwise by scanning /proc the same way.
+/// /proc/PID/fdinfo/FD), and otherwise by scanning /proc the same way.</para>
+/// <para>Which lock is the daemon's (spec D-12a): the file is world-readable, so anyone may take a
+/// shared lock on it; only a lock on a description that the file's owner opened counts: a writable
+/// one, or one opened with O_NOATIME, which open(2) allows only to the owner (or CAP_FOWNER). The
+/// daemon's own description is read-only with O_NOATIME: after a privilege drop it holds no
+/// descriptor through which it could rewrite the pid that root later signals (spec D-12c).</para>
+/// <para>Why the daemon never locks the file it finds: a reader's shared lock would block its
+/// exclusive one for ever. Under <see cref="PidFileGuard"/> a starter examines the file at the
+/// path; when no daemon holds it, it writes a new file under a temporary name, locks it, closes
+/// the writable descriptor and renames it over the path (spec D-12b). Race-free: starters and
+/// controllers change the path only under the guard, and a file is at the path only once its
+/// daemon's lock is on it, until that daemon removes it (still locked) or dies.</para>
 /// </remarks>
 internal sealed class PidFile : IDisposable
 {
     public const uint FileMode = 0x1A4; // 0644
+
+    /// <summary>Only this many names are tried for the new file (each 64 random bits; a collision means someone plants names).</summary>
+    private const int MaxTemporaryNames = 8;
 
     private readonly int _fd;
     private readonly byte[] _name;
@@ -39,6 +53,7 @@ internal sealed class PidFile : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The read-only, locked descriptor (O_NOATIME, close-on-exec).</summary>
     public int Fd => _fd;
 
     /// <summary>
@@ -58,127 +73,33 @@ internal sealed class PidFile : IDisposable
         _directoryFd = -1;
     }
 
-    /// <summary>Creates or takes over <paramref name="path"/>, locks it, writes <paramref name="pid"/>.</summary>
-    /// <exception cref="DaemonAlreadyRunningException">Another process holds the lock.</exception>
-    /// <exception cref="IOException">The file cannot be opened, is not a regular file, or cannot be written.</exception>
+    /// <summary>Puts a new file with <paramref name="pid"/> at <paramref name="path"/>, locked, unless a daemon holds the one there.</summary>
+    /// <exception cref="DaemonAlreadyRunningException">A daemon holds the file at the path.</exception>
+    /// <exception cref="IOException">The file at the path is not a plain file of ours, or cannot be examined; the new one cannot be written.</exception>
     public static unsafe PidFile Acquire(string path, int pid)
     {
         path = System.IO.Path.GetFullPath(path);
-        string directory = System.IO.Path.GetDirectoryName(path) ?? "/";
-        byte[] name = Libc.Utf8Z(System.IO.Path.GetFileName(path));
-        int directoryFd;
-        fixed (byte* d = Libc.Utf8Z(directory))
-        {
-            directoryFd = Libc.Open(d, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
-        }
-
-        if (directoryFd < 0)
-        {
-            throw Error(Libc.LastErrno, $"cannot open the PID file's directory '{directory}'");
-        }
-
+        string fileName = System.IO.Path.GetFileName(path);
+        byte[] name = Libc.Utf8Z(fileName);
+        int directoryFd = OpenDirectory(path);
         try
         {
-            for (int attempt = 0; ; attempt++)
+            using PidFileGuard guard = PidFileGuard.Take(directoryFd, fileName, path);
+            PidFileStatus status = Examine(directoryFd, name, path, forTakeOver: true);
+            if (status.Running)
             {
-                // Create it exclusively; only if it exists already, open it (never creating, never
-                // following a link) and accept it only when it is a plain file of ours with one link.
-                int fd;
-                bool created = true;
-                fixed (byte* n = name)
-                {
-                    fd = Libc.OpenAt(directoryFd, n, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY, FileMode);
-                    if (fd < 0 && Libc.LastErrno == Libc.EEXIST)
-                    {
-                        created = false;
-                        fd = Libc.OpenAt(directoryFd, n, Libc.O_RDWR | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY | Libc.O_NONBLOCK, 0);
-                    }
-                }
-
-                if (fd < 0)
-                {
-                    int errno = Libc.LastErrno;
-                    if (errno == Errno.ENOENT && !created && attempt < 8)
-                    {
-                        continue; // removed between the two opens
-                    }
-
-                    throw Error(errno, errno == Libc.ELOOP ? $"PID file '{path}' is a symbolic link" : $"cannot open PID file '{path}'");
-                }
-
-                try
-                {
-                    if (!Libc.TryStat(fd, null, out FileIdentity identity, out int statErrno)
-                        || !Libc.TryOwnerAndLinks(fd, out uint owner, out uint links, out statErrno))
-                    {
-                        throw Error(statErrno, $"cannot stat PID file '{path}'");
-                    }
-
-                    if ((identity.Mode & Libc.S_IFMT) != Libc.S_IFREG)
-                    {
-                        throw new IOException($"PID file '{path}' is not a regular file.");
-                    }
-
-                    uint self = Libc.GetEUid();
-                    if (!created && owner != self)
-                    {
-                        throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                            $"PID file '{path}' is owned by uid {owner}, not by this process's uid {self}: refusing to use it (remove it if it is stale)."));
-                    }
-
-                    if (links != 1)
-                    {
-                        throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                            $"PID file '{path}' has {links} hard links: refusing to use it (remove it if it is stale)."));
-                    }
-
-                    Libc.Flock lockRequest = new() { Type = Libc.F_WRLCK, Whence = 0, Start = 0, Length = 0 };
-                    if (Libc.FcntlLock(fd, Libc.F_OFD_SETLK, &lockRequest) != 0)
-                    {
-                        int errno = Libc.LastErrno;
-                        if (errno is Errno.EAGAIN or Errno.EACCES)
-                        {
-                            PidFileStatus status = Inspect(path);
-                            throw new DaemonAlreadyRunningException(path, status.Running ? status.Pid : 0);
-                        }
-
-                        throw Error(errno, $"cannot lock PID file '{path}'");
-                    }
-
-                    // A daemon that was exiting may have unlinked the file between our open and our lock:
-                    // then we hold a lock on a file nobody can find. Retry with the file at the path now.
-                    if (!StatAt(directoryFd, name, out FileIdentity linked) || !linked.SameFile(identity))
-                    {
-                        if (attempt < 8)
-                        {
-                            Libc.CloseQuietly(fd);
-                            fd = -1;
-                            continue;
-                        }
-
-                        throw new IOException($"PID file '{path}' keeps being replaced.");
-                    }
-
-                    _ = Libc.FChmod(fd, FileMode); // ours (checked above): the umask may have narrowed it
-                    byte[] text = Encoding.ASCII.GetBytes(pid.ToString(CultureInfo.InvariantCulture) + "\n");
-                    fixed (byte* t = text)
-                    {
-                        if (Libc.FTruncate(fd, 0) != 0 || Libc.PWrite(fd, t, (nuint)text.Length, 0) != text.Length)
-                        {
-                            throw Error(Libc.LastErrno, $"cannot write PID file '{path}'");
-                        }
-                    }
-
-                    var pidFile = new PidFile(path, fd, directoryFd, name, identity);
-                    fd = -1;
-                    directoryFd = -1;
-                    return pidFile;
-                }
-                finally
-                {
-                    Libc.CloseQuietly(fd);
-                }
+                throw new DaemonAlreadyRunningException(path, status.Pid);
             }
+
+            if (status.State == PidFileState.Unknown)
+            {
+                throw new IOException(status.Message) { HResult = status.Errno };
+            }
+
+            (int fd, FileIdentity identity) = WriteLocked(directoryFd, fileName, path, pid);
+            var pidFile = new PidFile(path, fd, directoryFd, name, identity);
+            directoryFd = -1;
+            return pidFile;
         }
         finally
         {
@@ -186,45 +107,152 @@ internal sealed class PidFile : IDisposable
         }
     }
 
-    /// <summary>Is a daemon holding <paramref name="path"/>, and which pid?</summary>
-    public static unsafe PidFileStatus Inspect(string path)
+    /// <summary>
+    /// The new file: created under a random name, written, locked through a second, read-only
+    /// O_NOATIME description, the writable one closed, then renamed over <paramref name="path"/>.
+    /// Returns the locked descriptor.
+    /// </summary>
+    private static unsafe (int Fd, FileIdentity Identity) WriteLocked(int directoryFd, string fileName, string path, int pid)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            byte[] temporary = Libc.Utf8Z($".{fileName}.{StageMarker.NewToken()[..16]}");
+            int writer;
+            fixed (byte* t = temporary)
+            {
+                writer = Libc.OpenAt(directoryFd, t, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY, FileMode);
+            }
+
+            if (writer < 0)
+            {
+                int errno = Libc.LastErrno;
+                if (errno == Libc.EEXIST && attempt < MaxTemporaryNames)
+                {
+                    continue;
+                }
+
+                throw Error(errno, $"cannot create a new PID file next to '{path}'");
+            }
+
+            int reader = -1;
+            bool renamed = false;
+            try
+            {
+                if (!Libc.TryStat(writer, null, out FileIdentity identity, out int statErrno))
+                {
+                    throw Error(statErrno, $"cannot stat the new PID file for '{path}'");
+                }
+
+                _ = Libc.FChmod(writer, FileMode); // the umask may have narrowed it
+                byte[] text = Encoding.ASCII.GetBytes(pid.ToString(CultureInfo.InvariantCulture) + "\n");
+                fixed (byte* b = text)
+                {
+                    if (Libc.PWrite(writer, b, (nuint)text.Length, 0) != text.Length)
+                    {
+                        throw Error(Libc.LastErrno, $"cannot write the new PID file for '{path}'");
+                    }
+                }
+
+                fixed (byte* t = temporary)
+                {
+                    reader = Libc.OpenAt(directoryFd, t, Libc.O_RDONLY | Libc.O_NOATIME | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY | Libc.O_NONBLOCK, 0);
+                }
+
+                if (reader < 0 || !Libc.TryStat(reader, null, out FileIdentity opened, out _) || !opened.SameFile(identity))
+                {
+                    throw Error(reader < 0 ? Libc.LastErrno : Errno.EIO, $"cannot reopen the new PID file for '{path}' read-only");
+                }
+
+                Libc.Flock request = new() { Type = Libc.F_RDLCK };
+                if (Libc.FcntlLock(reader, Libc.F_OFD_SETLK, &request) != 0)
+                {
+                    throw Error(Libc.LastErrno, $"cannot lock the new PID file for '{path}'");
+                }
+
+                Libc.CloseQuietly(writer); // before the rename: once at the path, no writable descriptor of it exists
+                writer = -1;
+                fixed (byte* t = temporary)
+                fixed (byte* n = Libc.Utf8Z(fileName))
+                {
+                    if (Libc.RenameAt(directoryFd, t, directoryFd, n) != 0)
+                    {
+                        throw Error(Libc.LastErrno, $"cannot put the new PID file at '{path}'");
+                    }
+                }
+
+                renamed = true;
+                int locked = reader;
+                reader = -1;
+                return (locked, identity);
+            }
+            finally
+            {
+                Libc.CloseQuietly(writer);
+                Libc.CloseQuietly(reader);
+                if (!renamed)
+                {
+                    fixed (byte* t = temporary)
+                    {
+                        _ = Libc.UnlinkAt(directoryFd, t, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Is a daemon holding <paramref name="path"/>, and which pid? Never blocks (a FIFO at the path is refused, not opened for reading).</summary>
+    public static PidFileStatus Inspect(string path) => Examine(Libc.AT_FDCWD, Libc.Utf8Z(path), path, forTakeOver: false);
+
+    /// <summary>
+    /// The status of the file at <paramref name="name"/>: <see cref="PidFileState.Unknown"/> when it
+    /// cannot be opened (other than ENOENT), is not a regular file, or cannot be examined; with
+    /// <paramref name="forTakeOver"/> also when it is not a plain file of ours (another owner, hard links).
+    /// </summary>
+    private static unsafe PidFileStatus Examine(int directoryFd, byte[] name, string path, bool forTakeOver)
     {
         int fd;
-        fixed (byte* p = Libc.Utf8Z(path))
+        FileIdentity identity;
+        try
         {
-            fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY, 0);
-        }
+            fd = OpenExisting(directoryFd, name, path, out identity);
+            if (fd < 0)
+            {
+                return PidFileStatus.NotRunning($"PID file '{path}' does not exist");
+            }
 
-        if (fd < 0)
+            if (forTakeOver)
+            {
+                CheckOwnPlainFile(fd, path, "PID file");
+            }
+        }
+        catch (IOException e)
         {
-            int errno = Libc.LastErrno;
-            return errno == Errno.ENOENT
-                ? PidFileStatus.NotRunning($"PID file '{path}' does not exist")
-                : PidFileStatus.NotRunning($"cannot open PID file '{path}': errno {errno}");
+            return PidFileStatus.Unknown(e.Message, e.HResult);
         }
 
         try
         {
-            Libc.Flock query = new() { Type = Libc.F_WRLCK, Whence = 0, Start = 0, Length = 0 };
+            Libc.Flock query = new() { Type = Libc.F_WRLCK }; // conflicts with any lock: is there one at all?
             if (Libc.FcntlLock(fd, Libc.F_OFD_GETLK, &query) != 0)
             {
-                return PidFileStatus.NotRunning($"cannot query the lock of PID file '{path}': errno {Libc.LastErrno}");
+                int errno = Libc.LastErrno;
+                return PidFileStatus.Unknown(Error(errno, $"cannot query the lock of PID file '{path}'").Message, errno);
             }
 
             byte* buffer = stackalloc byte[64];
-            nint length = Libc.Read(fd, buffer, 64);
-            string text = length > 0 ? Encoding.ASCII.GetString(buffer, (int)length) : "";
-            int written = ParsePid(text);
+            nint length = Libc.PRead(fd, buffer, 64, 0);
+            if (length < 0)
+            {
+                int errno = Libc.LastErrno;
+                return PidFileStatus.Unknown(Error(errno, $"cannot read PID file '{path}'").Message, errno);
+            }
+
+            int written = ParsePid(Encoding.ASCII.GetString(buffer, (int)length));
             if (query.Type == Libc.F_UNLCK)
             {
                 return PidFileStatus.NotRunning(written > 0
                     ? $"PID file '{path}' is stale: no process holds its lock (it names pid {written})"
                     : $"PID file '{path}' is not locked by any process");
-            }
-
-            if (!Libc.TryStat(fd, null, out FileIdentity identity, out _))
-            {
-                return PidFileStatus.NotRunning($"cannot stat PID file '{path}'");
             }
 
             bool? writtenHolds = written > 0 ? HoldsLock(written, identity) : false;
@@ -234,13 +262,19 @@ internal sealed class PidFile : IDisposable
             }
 
             // The pid in the file does not hold it (or cannot be checked): look for who does. Having
-            // the file open is not enough (tail -f, a concurrent --status): the lock must be on it.
+            // the file open is not enough (tail -f, a concurrent --status), nor is a reader's lock.
+            bool incomplete = writtenHolds is null;
             foreach (string entry in Directory.EnumerateDirectories("/proc"))
             {
-                if (int.TryParse(System.IO.Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-                    && pid != written && HoldsLock(pid, identity) == true)
+                if (int.TryParse(System.IO.Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != written)
                 {
-                    return PidFileStatus.RunningAt(pid);
+                    bool? holds = HoldsLock(pid, identity);
+                    if (holds == true)
+                    {
+                        return PidFileStatus.RunningAt(pid);
+                    }
+
+                    incomplete |= holds is null;
                 }
             }
 
@@ -249,12 +283,116 @@ internal sealed class PidFile : IDisposable
                 return PidFileStatus.RunningAt(written); // its /proc/PID/fd is not readable for us: trust the file
             }
 
-            return PidFileStatus.NotRunning($"PID file '{path}' is locked, but no process holding it can be identified");
+            return incomplete
+                ? PidFileStatus.Unknown($"PID file '{path}' is locked, but no process holding it can be identified (some processes' descriptors cannot be read)", Errno.EACCES)
+                : PidFileStatus.NotRunning(written > 0
+                    ? $"PID file '{path}' is stale: only readers lock it, its daemon's lock is gone (it names pid {written})"
+                    : $"PID file '{path}' is locked by readers only, not by a daemon");
         }
         finally
         {
             Libc.CloseQuietly(fd);
         }
+    }
+
+    /// <summary>
+    /// Opens the existing file at <paramref name="name"/> read-only without blocking and without
+    /// following a symbolic link (O_NONBLOCK: opening a FIFO for reading would wait for a writer),
+    /// and refuses anything but a regular file (spec D-12d). -1 when there is none (ENOENT).
+    /// </summary>
+    /// <exception cref="IOException">A symbolic link, not a regular file, or open(2) failed (HResult = errno).</exception>
+    internal static unsafe int OpenExisting(int directoryFd, byte[] name, string path, out FileIdentity identity)
+    {
+        int fd;
+        fixed (byte* n = name)
+        {
+            fd = Libc.OpenAt(directoryFd, n, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY | Libc.O_NONBLOCK, 0);
+        }
+
+        if (fd < 0)
+        {
+            int errno = Libc.LastErrno;
+            identity = default;
+            return errno == Errno.ENOENT ? -1 : throw OpenError(errno, path, "PID file");
+        }
+
+        try
+        {
+            if (!Libc.TryStat(fd, null, out identity, out int errno))
+            {
+                throw Error(errno, $"cannot stat PID file '{path}'");
+            }
+
+            RefuseIrregular(identity, path, "PID file");
+            int result = fd;
+            fd = -1;
+            return result;
+        }
+        finally
+        {
+            Libc.CloseQuietly(fd);
+        }
+    }
+
+    /// <summary>A regular file owned by this process's effective uid with one link, or an IOException saying what it is instead.</summary>
+    internal static FileIdentity CheckOwnPlainFile(int fd, string path, string what)
+    {
+        if (!Libc.TryStat(fd, null, out FileIdentity identity, out int errno) || !Libc.TryOwnerAndLinks(fd, out uint owner, out uint links, out errno))
+        {
+            throw Error(errno, $"cannot stat {what} '{path}'");
+        }
+
+        RefuseIrregular(identity, path, what);
+        uint self = Libc.GetEUid();
+        if (owner != self)
+        {
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"{Capitalized(what)} '{path}' is owned by uid {owner}, not by this process's uid {self}: refusing to use it (remove it if it is stale)."));
+        }
+
+        if (links != 1)
+        {
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"{Capitalized(what)} '{path}' has {links} hard links: refusing to use it (remove it if it is stale)."));
+        }
+
+        return identity;
+    }
+
+    private static void RefuseIrregular(FileIdentity identity, string path, string what)
+    {
+        string? kind = (identity.Mode & Libc.S_IFMT) switch
+        {
+            Libc.S_IFREG => null,
+            Libc.S_IFIFO => "a FIFO",
+            Libc.S_IFDIR => "a directory",
+            Libc.S_IFSOCK => "a socket",
+            Libc.S_IFCHR => "a character device",
+            Libc.S_IFBLK => "a block device",
+            _ => "of an unknown type",
+        };
+        if (kind is not null)
+        {
+            throw new IOException($"{Capitalized(what)} '{path}' is not a regular file ({kind}): refusing to use it.") { HResult = Errno.EINVAL };
+        }
+    }
+
+    internal static IOException OpenError(int errno, string path, string what) => errno == Libc.ELOOP
+        ? new IOException($"{Capitalized(what)} '{path}' is a symbolic link: refusing to follow it.") { HResult = errno }
+        : Error(errno, $"cannot open {what} '{path}'");
+
+    private static string Capitalized(string what) => char.ToUpperInvariant(what[0]) + what[1..];
+
+    private static unsafe int OpenDirectory(string path)
+    {
+        string directory = System.IO.Path.GetDirectoryName(path) ?? "/";
+        int directoryFd;
+        fixed (byte* d = Libc.Utf8Z(directory))
+        {
+            directoryFd = Libc.Open(d, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        }
+
+        return directoryFd >= 0 ? directoryFd : throw Error(Libc.LastErrno, $"cannot open the PID file's directory '{directory}'");
     }
 
     /// <summary>The pid in a PID file's text: decimal digits and an optional trailing newline; 0 when malformed.</summary>
@@ -266,9 +404,9 @@ internal sealed class PidFile : IDisposable
     }
 
     /// <summary>
-    /// Whether process <paramref name="pid"/> holds the OFD write lock on the file: one of its
-    /// descriptors is the file and /proc/PID/fdinfo/FD lists the lock on that open file description
-    /// (<c>lock: 1: OFDLCK ADVISORY WRITE ...</c>). Null when we may not look.
+    /// Whether process <paramref name="pid"/> holds the daemon's lock on the file: one of its
+    /// descriptors is the file, and /proc/PID/fdinfo/FD shows an OFD lock on that open file
+    /// description, which its owner opened (<see cref="IsDaemonLock"/>). Null when we may not look.
     /// </summary>
     internal static bool? HoldsLock(int pid, FileIdentity identity)
     {
@@ -278,7 +416,7 @@ internal sealed class PidFile : IDisposable
             foreach (string link in Directory.EnumerateFileSystemEntries(directory + "/fd"))
             {
                 if (Libc.TryStat(-1, link, out FileIdentity open, out _) && open.SameFile(identity)
-                    && HasWriteLockLine(File.ReadLines(directory + "/fdinfo/" + System.IO.Path.GetFileName(link))))
+                    && IsDaemonLock(File.ReadLines(directory + "/fdinfo/" + System.IO.Path.GetFileName(link))))
                 {
                     return true;
                 }
@@ -296,69 +434,81 @@ internal sealed class PidFile : IDisposable
         }
     }
 
-    /// <summary>An fdinfo text's <c>lock:</c> line of an OFD write lock.</summary>
-    internal static bool HasWriteLockLine(IEnumerable<string> fdinfo)
+    /// <summary>
+    /// An fdinfo text of a description that holds an OFD lock (<c>lock: 1: OFDLCK ADVISORY READ|WRITE ...</c>)
+    /// and that only the file's owner could have opened (spec D-12a): writable (a 0644 file), or
+    /// with O_NOATIME (<c>flags:</c>, octal), which open(2) refuses to anyone but the owner and
+    /// CAP_FOWNER. A reader's shared lock is neither.
+    /// </summary>
+    internal static bool IsDaemonLock(IEnumerable<string> fdinfo)
     {
+        bool ownersDescription = false;
+        bool locked = false;
         foreach (string line in fdinfo)
         {
-            if (line.StartsWith("lock:", StringComparison.Ordinal))
+            if (line.StartsWith("flags:", StringComparison.Ordinal))
+            {
+                int flags = Convert.ToInt32(line["flags:".Length..].Trim(), 8);
+                ownersDescription = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & Libc.O_NOATIME) != 0;
+            }
+            else if (line.StartsWith("lock:", StringComparison.Ordinal))
             {
                 string[] words = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-                if (words.Contains("OFDLCK") && words.Contains("WRITE"))
-                {
-                    return true;
-                }
+                locked |= words.Contains("OFDLCK");
             }
         }
 
-        return false;
+        return ownersDescription && locked;
     }
 
     /// <summary>
     /// What a controller (typically root, e.g. <see cref="DaemonControl.Stop"/>) does after the
     /// daemon exited, as start-stop-daemon --remove-pidfile does: removes the file when it still
-    /// names <paramref name="pid"/> and nobody holds its lock, holding a read lock meanwhile so that
-    /// a starting daemon cannot take it over in between. For a daemon that could not remove its own
-    /// file (a privilege drop without write access to the directory, or a chroot). Best effort.
+    /// names <paramref name="pid"/> and no daemon holds it, under <see cref="PidFileGuard"/> so that
+    /// a starting daemon cannot put its file there in between. For a daemon that could not remove its
+    /// own file (a privilege drop without write access to the directory, or a chroot). Best effort.
     /// </summary>
     public static unsafe bool RemoveStale(string path, int pid)
     {
-        int fd;
-        fixed (byte* p = Libc.Utf8Z(path))
+        string fileName = System.IO.Path.GetFileName(path);
+        byte[] name = Libc.Utf8Z(fileName);
+        int directoryFd = -1;
+        try
         {
-            fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY | Libc.O_NONBLOCK, 0);
-        }
+            directoryFd = OpenDirectory(path);
+            using PidFileGuard guard = PidFileGuard.Take(directoryFd, fileName, path);
+            if (Examine(directoryFd, name, path, forTakeOver: false).State != PidFileState.NotRunning)
+            {
+                return false;
+            }
 
-        if (fd < 0)
+            int fd = OpenExisting(directoryFd, name, path, out FileIdentity identity);
+            if (fd < 0)
+            {
+                return false;
+            }
+
+            byte* buffer = stackalloc byte[64];
+            nint length = Libc.PRead(fd, buffer, 64, 0);
+            Libc.CloseQuietly(fd);
+            if (length <= 0 || ParsePid(Encoding.ASCII.GetString(buffer, (int)length)) != pid
+                || !StatAt(directoryFd, name, out FileIdentity linked) || !linked.SameFile(identity))
+            {
+                return false;
+            }
+
+            fixed (byte* n = name)
+            {
+                return Libc.UnlinkAt(directoryFd, n, 0) == 0;
+            }
+        }
+        catch (IOException)
         {
             return false;
         }
-
-        try
-        {
-            Libc.Flock request = new() { Type = Libc.F_RDLCK, Whence = 0, Start = 0, Length = 0 };
-            byte* buffer = stackalloc byte[64];
-            if (!Libc.TryStat(fd, null, out FileIdentity identity, out _) || (identity.Mode & Libc.S_IFMT) != Libc.S_IFREG
-                || Libc.FcntlLock(fd, Libc.F_OFD_SETLK, &request) != 0)
-            {
-                return false;
-            }
-
-            nint length = Libc.PRead(fd, buffer, 64, 0);
-            if (length <= 0 || ParsePid(Encoding.ASCII.GetString(buffer, (int)length)) != pid
-                || !Libc.TryStat(-1, path, out FileIdentity linked, out _) || !linked.SameFile(identity))
-            {
-                return false;
-            }
-
-            fixed (byte* p = Libc.Utf8Z(path))
-            {
-                return Libc.UnlinkAt(Libc.AT_FDCWD, p, 0) == 0;
-            }
-        }
         finally
         {
-            Libc.CloseQuietly(fd);
+            Libc.CloseQuietly(directoryFd);
         }
     }
 
@@ -390,7 +540,7 @@ internal sealed class PidFile : IDisposable
         _directoryFd = -1;
     }
 
-    private static unsafe bool StatAt(int directoryFd, byte[] name, out FileIdentity identity)
+    internal static unsafe bool StatAt(int directoryFd, byte[] name, out FileIdentity identity)
     {
         Libc.Statx buffer;
         fixed (byte* n = name)
@@ -406,14 +556,31 @@ internal sealed class PidFile : IDisposable
         return true;
     }
 
-    private static IOException Error(int errno, string what) =>
+    internal static IOException Error(int errno, string what) =>
         new($"{what}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})") { HResult = errno };
 }
 
-/// <summary>What a PID file says: a running daemon's pid, or why none runs.</summary>
-internal readonly record struct PidFileStatus(bool Running, int Pid, string Message)
+/// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4; spec D-12d).</summary>
+internal enum PidFileState
 {
-    public static PidFileStatus RunningAt(int pid) => new(true, pid, string.Create(CultureInfo.InvariantCulture, $"running as pid {pid}"));
+    /// <summary>No daemon holds it (no file, a stale file): LSB 3.</summary>
+    NotRunning,
 
-    public static PidFileStatus NotRunning(string why) => new(false, 0, why);
+    /// <summary>A daemon holds it: LSB 0.</summary>
+    Running,
+
+    /// <summary>It cannot be told (the file cannot be opened or examined, or is not a regular file): LSB 4.</summary>
+    Unknown,
+}
+
+/// <summary>What a PID file says: a running daemon's pid, or why none runs, or why that cannot be told (with the errno).</summary>
+internal readonly record struct PidFileStatus(PidFileState State, int Pid, string Message, int Errno)
+{
+    public bool Running => State == PidFileState.Running;
+
+    public static PidFileStatus RunningAt(int pid) => new(PidFileState.Running, pid, string.Create(CultureInfo.InvariantCulture, $"running as pid {pid}"), 0);
+
+    public static PidFileStatus NotRunning(string why) => new(PidFileState.NotRunning, 0, why, 0);
+
+    public static PidFileStatus Unknown(string why, int errno) => new(PidFileState.Unknown, 0, why, errno is > 0 and < 4096 ? errno : SdDaemon.Interop.Errno.EIO);
 }

@@ -7,8 +7,8 @@ using SdDaemon.Interop;
 namespace SdDaemon.Daemonization;
 
 /// <summary>
-/// Starts the next stage: posix_spawn of /proc/self/exe with this process's exact argv (in the
-/// same working directory), the stage marker, stdio on /dev/null, every signal back to its default
+/// Starts the next stage: posix_spawn of this very executable (<see cref="CommandLine.Executable"/>)
+/// with this process's exact argv (in the same working directory), the stage marker, stdio on /dev/null, every signal back to its default
 /// action and an empty signal mask (daemon(7) steps 2-3), a new session for the session leader
 /// (POSIX_SPAWN_SETSID, step 6), and no descriptor but 0-2, the kept ones and the marker pipe
 /// (step 1): descriptors without FD_CLOEXEC that this process inherited are closed in the child,
@@ -65,13 +65,7 @@ internal static unsafe class StageSpawner
                 Check(Libc.SpawnFileActionsAddDup2(actions, fd, fd), "adddup2");
             }
 
-            foreach (int fd in InheritedDescriptors())
-            {
-                if (!keep.Contains(fd))
-                {
-                    Check(Libc.SpawnFileActionsAddClose(actions, fd), "addclose");
-                }
-            }
+            AddCloseInherited(actions, keep);
 
             short flags = Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK;
             if (next == DaemonStage.SessionLeader)
@@ -104,11 +98,12 @@ internal static unsafe class StageSpawner
                 }
 
                 int pid;
-                byte* path = Pin(pinned, Libc.Utf8Z(CommandLine.SelfExecutable));
+                string executable = CommandLine.Executable(arguments[0]);
+                byte* path = Pin(pinned, Libc.Utf8Z(executable));
                 int error = Libc.PosixSpawn(&pid, path, actions, attributes, argv, envp);
                 if (error != 0)
                 {
-                    throw new IOException($"posix_spawn({CommandLine.SelfExecutable} {CommandLine.Describe(arguments)}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
+                    throw new IOException($"posix_spawn({executable} {CommandLine.Describe(arguments)}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
                 }
 
                 return pid;
@@ -174,6 +169,60 @@ internal static unsafe class StageSpawner
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Step 1: a close action for every inherited descriptor that is not kept. glibc refuses to name
+    /// a descriptor at or above RLIMIT_NOFILE in a file action (EBADF), yet one can be open (inherited
+    /// from a parent with a higher limit, or the limit lowered since): those are closed by one
+    /// closefrom above the highest kept descriptor (spec D-1a), which closes nothing the child needs
+    /// (the runtime's own are close-on-exec anyway). Only where glibc lacks closefrom (before 2.34)
+    /// do they get FD_CLOEXEC in this process instead, the one way left to keep them from the child.
+    /// </summary>
+    private static void AddCloseInherited(void* actions, HashSet<int> keep)
+    {
+        var unnamable = new List<int>();
+        foreach (int fd in InheritedDescriptors())
+        {
+            if (keep.Contains(fd))
+            {
+                continue;
+            }
+
+            int error = Libc.SpawnFileActionsAddClose(actions, fd);
+            if (error == Errno.EBADF)
+            {
+                unnamable.Add(fd);
+            }
+            else
+            {
+                Check(error, "addclose");
+            }
+        }
+
+        if (unnamable.Count == 0)
+        {
+            return;
+        }
+
+        int from = Math.Max(2, keep.Max()) + 1;
+        int closeFrom;
+        try
+        {
+            closeFrom = from < unnamable.Min() ? Libc.SpawnFileActionsAddCloseFrom(actions, from) : Errno.EBADF;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            closeFrom = Errno.ENOSYS;
+        }
+
+        if (closeFrom != 0)
+        {
+            foreach (int fd in unnamable)
+            {
+                _ = Libc.Fcntl(fd, Libc.F_SETFD, Libc.FD_CLOEXEC);
+            }
+        }
     }
 
     /// <summary>Descriptors above 2 without FD_CLOEXEC: inherited by this process, or opened without the flag.</summary>

@@ -257,3 +257,28 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nuint count);
 }
+
+internal static unsafe partial class Libc
+{
+    /// <summary>open(2) O_NOATIME: only the file's owner (or CAP_FOWNER) may open with it, so it marks a description its owner opened.</summary>
+    public const int O_NOATIME = 0x40000;
+
+    [LibraryImport(Lib, EntryPoint = "renameat", SetLastError = true)]
+    public static partial int RenameAt(int oldDirectoryFd, byte* oldPath, int newDirectoryFd, byte* newPath);
+}
+
+internal static unsafe partial class Libc
+{
+    /// <summary>glibc 2.34+: close every descriptor from <paramref name="from"/> up in the child (close_range), also those above RLIMIT_NOFILE.</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+    public static partial int SpawnFileActionsAddCloseFrom(void* fileActions, int from);
+}
+
+internal static unsafe partial class Libc
+{
+    /// <summary>fcntl(2) F_DUPFD_CLOEXEC: a probe for a free descriptor number (EMFILE when there is none).</summary>
+    public const int F_DUPFD_CLOEXEC = 1030;
+
+    /// <summary>errno EMFILE: the process has no free descriptor (RLIMIT_NOFILE).</summary>
+    public const int EMFILE = 24;
+}

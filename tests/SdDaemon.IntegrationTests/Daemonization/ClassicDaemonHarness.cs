@@ -80,6 +80,11 @@ public static partial class ClassicDaemon
         throw new KeyNotFoundException($"{key} not in /proc/{pid}/status");
     }
 
+    /// <summary>The soft limit of a line of /proc/PID/limits, e.g. "Max open files" -> "1024".</summary>
+    public static string Limits(int pid, string name) =>
+        File.ReadAllLines($"/proc/{pid}/limits").Single(l => l.StartsWith(name, StringComparison.Ordinal))[name.Length..]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+
     /// <summary>Fields of /proc/PID/stat after the command name: [0] state (field 3), [1] ppid, [2] pgrp, [3] session (6), [4] tty_nr (7).</summary>
     public static string[] Stat(int pid)
     {

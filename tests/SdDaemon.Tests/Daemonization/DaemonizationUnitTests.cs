@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using SdDaemon.Daemonization;
 using Xunit;
 
@@ -382,13 +383,15 @@ public sealed class PidFileTests : IDisposable
     }
 
     [Theory]
-    [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: OFDLCK  ADVISORY  WRITE -1 00:2e:1234 0 EOF\n", true)]
-    [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: OFDLCK  ADVISORY  READ -1 00:2e:1234 0 EOF\n", false)]
+    [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: OFDLCK  ADVISORY  WRITE -1 00:2e:1234 0 EOF\n", true)]  // O_RDWR: only the owner opens a 0644 file so
+    [InlineData("pos:\t0\nflags:\t03100000\nlock:\t1: OFDLCK  ADVISORY  READ -1 00:2e:1234 0 EOF\n", true)]   // O_RDONLY|O_NOATIME: the daemon's own
+    [InlineData("pos:\t0\nflags:\t02100000\nlock:\t1: OFDLCK  ADVISORY  READ -1 00:2e:1234 0 EOF\n", false)]  // a reader's shared lock
     [InlineData("pos:\t0\nflags:\t02100002\nlock:\t1: POSIX  ADVISORY  WRITE 42 00:2e:1234 0 EOF\n", false)]
-    [InlineData("pos:\t0\nflags:\t02100000\nmnt_id:\t25\n", false)]
-    public void Only_an_OFD_write_lock_line_counts(string fdinfo, bool holds)
+    [InlineData("pos:\t0\nflags:\t03100000\nlock:\t1: FLOCK  ADVISORY  WRITE 42 00:2e:1234 0 EOF\n", false)]
+    [InlineData("pos:\t0\nflags:\t02100002\nmnt_id:\t25\n", false)]
+    public void Only_an_OFD_lock_on_a_description_the_owner_opened_counts(string fdinfo, bool holds)
     {
-        Assert.Equal(holds, PidFile.HasWriteLockLine(fdinfo.Split('\n')));
+        Assert.Equal(holds, PidFile.IsDaemonLock(fdinfo.Split('\n')));
     }
 
     [Fact]
@@ -406,6 +409,110 @@ public sealed class PidFileTests : IDisposable
         File.WriteAllText(PathName, "4194303\n");
         Assert.True(PidFile.RemoveStale(PathName, 4194303));
         Assert.False(File.Exists(PathName));
+    }
+
+    [Fact]
+    public void A_FIFO_at_the_pid_file_path_is_refused_at_once_by_every_entry_point_and_left_in_place()
+    {
+        // Spec D-12d; issue 10 item 3: an open without O_NONBLOCK blocks until a writer appears, i.e. forever.
+        Assert.Equal(0, Run("/usr/bin/mkfifo", PathName));
+        string expected = $"PID file '{PathName}' is not a regular file (a FIFO): refusing to use it.";
+        try
+        {
+            Assert.Equal(expected, Bounded(() => PidFile.Acquire(PathName, 1)).Message);
+            Assert.Equal("cannot tell whether a daemon runs: " + expected, Bounded(() => DaemonControl.FindRunning(PathName)).Message);
+            Assert.Equal("cannot tell whether a daemon runs: " + expected, Bounded(() => DaemonControl.Stop(PathName, TimeSpan.FromSeconds(1))).Message);
+            Assert.Equal("cannot tell whether a daemon runs: " + expected, Bounded(() => DaemonControl.TryFindRunning(PathName, out _, out _)).Message);
+            Assert.Equal((PidFileState.Unknown, expected), (PidFile.Inspect(PathName).State, PidFile.Inspect(PathName).Message));
+            Assert.Equal(Interop.Libc.S_IFIFO, Identity(PathName).Mode & Interop.Libc.S_IFMT); // untouched
+        }
+        finally
+        {
+            ReleaseBlockedReaders(PathName);
+        }
+    }
+
+    [Fact]
+    public void A_pid_file_that_cannot_be_opened_is_unknown_not_not_running()
+    {
+        // Spec D-12d; issue 10 item 12: LSB 4 ("unknown"), not 3; here the path is a symbolic link (ELOOP), which is never followed.
+        File.WriteAllText(Path.Combine(_directory, "target"), "4194303\n");
+        File.CreateSymbolicLink(PathName, Path.Combine(_directory, "target"));
+        IOException e = Assert.Throws<IOException>(() => DaemonControl.TryFindRunning(PathName, out _, out _));
+        Assert.Equal($"cannot tell whether a daemon runs: PID file '{PathName}' is a symbolic link: refusing to follow it.", e.Message);
+        Assert.Equal(Interop.Libc.ELOOP, e.HResult);
+    }
+
+    [Fact]
+    public void The_daemon_holds_no_writable_descriptor_of_its_pid_file_and_its_read_only_lock_still_excludes_a_second_instance()
+    {
+        // Spec D-12c; issue 10 item 4: a writable descriptor lets a compromised daemon write "1" into the file root signals.
+        using PidFile file = PidFile.Acquire(PathName, Environment.ProcessId);
+        Assert.Equal(Interop.Libc.O_RDONLY, Interop.Libc.Fcntl(file.Fd, Interop.Libc.F_GETFL, 0) & Interop.Libc.O_ACCMODE);
+        Interop.FileIdentity identity = Identity(PathName);
+        int[] open = Directory.EnumerateFileSystemEntries("/proc/self/fd")
+            .Where(l => Interop.Libc.TryStat(-1, l, out Interop.FileIdentity i, out _) && i.SameFile(identity))
+            .Select(l => int.Parse(Path.GetFileName(l), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal([file.Fd], open);
+        Assert.Contains(File.ReadAllLines($"/proc/self/fdinfo/{file.Fd}"), l => l.StartsWith("lock:", StringComparison.Ordinal) && l.Contains("OFDLCK", StringComparison.Ordinal));
+
+        Assert.Equal(Environment.ProcessId, Assert.Throws<DaemonAlreadyRunningException>(() => PidFile.Acquire(PathName, 1)).Pid);
+        Assert.Equal($"{Environment.ProcessId}\n", File.ReadAllText(PathName));
+    }
+
+    [Fact]
+    public void A_read_lock_anyone_takes_on_a_stale_file_neither_counts_as_running_nor_blocks_the_restart()
+    {
+        // Spec D-12a, D-12b; issue 10 item 5: the file is world-readable, so any local user can take a shared OFD lock on it.
+        File.WriteAllText(PathName, "4194303\n");
+        using SafeFileHandle reader = TakeReadLock(PathName);
+        PidFileStatus status = PidFile.Inspect(PathName);
+        Assert.False(status.Running);
+        Assert.Equal($"PID file '{PathName}' is stale: only readers lock it, its daemon's lock is gone (it names pid 4194303)", status.Message);
+        Assert.False(DaemonControl.TryFindRunning(PathName, out _, out _));
+
+        using (PidFile file = PidFile.Acquire(PathName, Environment.ProcessId))
+        {
+            Assert.Equal($"{Environment.ProcessId}\n", File.ReadAllText(PathName));
+            Assert.True(DaemonControl.TryFindRunning(PathName, out int pid, out _));
+            Assert.Equal(Environment.ProcessId, pid);
+        }
+
+        // The pid counts only with the daemon's lock: a reader's lock, even in the process the file names, does not.
+        File.WriteAllText(PathName, $"{Environment.ProcessId}\n");
+        using SafeFileHandle own = TakeReadLock(PathName);
+        Assert.False(PidFile.Inspect(PathName).Running);
+    }
+
+    private static SafeFileHandle TakeReadLock(string path)
+    {
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var request = new Interop.Libc.Flock { Type = Interop.Libc.F_RDLCK };
+        unsafe
+        {
+            Assert.Equal(0, Interop.Libc.FcntlLock((int)handle.DangerousGetHandle(), Interop.Libc.F_OFD_SETLK, &request));
+        }
+
+        return handle;
+    }
+
+    /// <summary>Runs <paramref name="action"/> on its own thread; it must throw an IOException within 10 s (a hang fails the test).</summary>
+    private static IOException Bounded(Action action)
+    {
+        var task = Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10))).Result == task, "blocked on the FIFO");
+        return Assert.IsAssignableFrom<IOException>(task.Exception?.InnerException);
+    }
+
+    /// <summary>Unblocks anything still waiting in open() of the FIFO (a failing run of the test before the fix), so the test host goes on.</summary>
+    private static unsafe void ReleaseBlockedReaders(string fifo)
+    {
+        // O_NONBLOCK: with a reader waiting the open succeeds (and completes theirs), without one it fails with ENXIO.
+        fixed (byte* p = Interop.Libc.Utf8Z(fifo))
+        {
+            int writer = Interop.Libc.Open(p, Interop.Libc.O_WRONLY | Interop.Libc.O_NONBLOCK | Interop.Libc.O_CLOEXEC, 0);
+            Interop.Libc.CloseQuietly(writer);
+        }
     }
 
     private static Interop.FileIdentity Identity(string path)
