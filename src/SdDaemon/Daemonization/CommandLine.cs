@@ -41,7 +41,7 @@ internal static class CommandLine
     /// The path to execute for the next stage: the running executable under a name that keeps the
     /// program's name. The kernel names a process (comm: ps, pgrep -x, systemctl status "Main PID:
     /// N (name)") after the last component of the path given to execve, so /proc/self/exe would
-    /// make every stage "exe" (spec D-16a). So: <paramref name="argv0"/> when it is a path
+    /// make every stage "exe" (spec D-23). So: <paramref name="argv0"/> when it is a path
     /// (relative ones from the unchanged working directory), else what /proc/self/exe links to,
     /// each only when it still is the very file running now (same device and inode); otherwise
     /// (the program was replaced or deleted since it started) /proc/self/exe itself.

@@ -398,7 +398,7 @@ public static class Daemon
         /// <summary>
         /// The session leader exited without its MAINPID= (killed right after spawning the daemon,
         /// or its datagram lost): as a subreaper, its orphaned child is now OUR child, and the only
-        /// one in the leader's session, whose id is the leader's pid (spec D-14a). Orphans are
+        /// one in the leader's session, whose id is the leader's pid (spec D-22). Orphans are
         /// re-parented before their parent's exit is reported, so after the leader was reaped the
         /// daemon, if it was spawned at all, is found here. 0 when there is none (or not exactly one).
         /// </summary>

@@ -16,15 +16,15 @@ namespace SdDaemon.Daemonization;
 /// -1 too), so the holder is found as the pid written in the file, verified by finding the lock on
 /// one of that process's descriptors of the file (/proc/PID/fd and the <c>lock:</c> line of
 /// /proc/PID/fdinfo/FD), and otherwise by scanning /proc the same way.</para>
-/// <para>Which lock is the daemon's (spec D-12a): the file is world-readable, so anyone may take a
+/// <para>Which lock is the daemon's (spec D-18): the file is world-readable, so anyone may take a
 /// shared lock on it; only a lock on a description that the file's owner opened counts: a writable
 /// one, or one opened with O_NOATIME, which open(2) allows only to the owner (or CAP_FOWNER). The
 /// daemon's own description is read-only with O_NOATIME: after a privilege drop it holds no
-/// descriptor through which it could rewrite the pid that root later signals (spec D-12c).</para>
+/// descriptor through which it could rewrite the pid that root later signals (spec D-20).</para>
 /// <para>Why the daemon never locks the file it finds: a reader's shared lock would block its
 /// exclusive one for ever. Under <see cref="PidFileGuard"/> a starter examines the file at the
 /// path; when no daemon holds it, it writes a new file under a temporary name, locks it, closes
-/// the writable descriptor and renames it over the path (spec D-12b). Race-free: starters and
+/// the writable descriptor and renames it over the path (spec D-19). Race-free: starters and
 /// controllers change the path only under the guard, and a file is at the path only once its
 /// daemon's lock is on it, until that daemon removes it (still locked) or dies.</para>
 /// </remarks>
@@ -298,7 +298,7 @@ internal sealed class PidFile : IDisposable
     /// <summary>
     /// Opens the existing file at <paramref name="name"/> read-only without blocking and without
     /// following a symbolic link (O_NONBLOCK: opening a FIFO for reading would wait for a writer),
-    /// and refuses anything but a regular file (spec D-12d). -1 when there is none (ENOENT).
+    /// and refuses anything but a regular file (spec D-21). -1 when there is none (ENOENT).
     /// </summary>
     /// <exception cref="IOException">A symbolic link, not a regular file, or open(2) failed (HResult = errno).</exception>
     internal static unsafe int OpenExisting(int directoryFd, byte[] name, string path, out FileIdentity identity)
@@ -436,7 +436,7 @@ internal sealed class PidFile : IDisposable
 
     /// <summary>
     /// An fdinfo text of a description that holds an OFD lock (<c>lock: 1: OFDLCK ADVISORY READ|WRITE ...</c>)
-    /// and that only the file's owner could have opened (spec D-12a): writable (a 0644 file), or
+    /// and that only the file's owner could have opened (spec D-18): writable (a 0644 file), or
     /// with O_NOATIME (<c>flags:</c>, octal), which open(2) refuses to anyone but the owner and
     /// CAP_FOWNER. A reader's shared lock is neither.
     /// </summary>
@@ -560,7 +560,7 @@ internal sealed class PidFile : IDisposable
         new($"{what}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})") { HResult = errno };
 }
 
-/// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4; spec D-12d).</summary>
+/// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4; spec D-21).</summary>
 internal enum PidFileState
 {
     /// <summary>No daemon holds it (no file, a stale file): LSB 3.</summary>

@@ -10,7 +10,7 @@ namespace SdDaemon.Daemonization;
 /// Why a second file: the PID file is world-readable (0644), so any local user can take a shared
 /// lock on it, and a shared lock blocks every exclusive one. Exclusion among starters cannot rest
 /// on a lock that anyone may block; this file only its owner (or root) can open, so only its own
-/// kind can hold the lock (spec D-12b). It is held for milliseconds and removed by its holder
+/// kind can hold the lock (spec D-19). It is held for milliseconds and removed by its holder
 /// while still locked; whoever locked an inode that was removed meanwhile sees that the name no
 /// longer leads to it and tries again (the same check the PID file itself gets).
 /// </remarks>

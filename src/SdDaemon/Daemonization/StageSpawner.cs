@@ -175,7 +175,7 @@ internal static unsafe class StageSpawner
     /// Step 1: a close action for every inherited descriptor that is not kept. glibc refuses to name
     /// a descriptor at or above RLIMIT_NOFILE in a file action (EBADF), yet one can be open (inherited
     /// from a parent with a higher limit, or the limit lowered since): those are closed by one
-    /// closefrom above the highest kept descriptor (spec D-1a), which closes nothing the child needs
+    /// closefrom above the highest kept descriptor (spec D-17), which closes nothing the child needs
     /// (the runtime's own are close-on-exec anyway). Only where glibc lacks closefrom (before 2.34)
     /// do they get FD_CLOEXEC in this process instead, the one way left to keep them from the child.
     /// </summary>

@@ -41,7 +41,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     [PeerFact("/usr/bin/script")]
     public void Every_stage_keeps_the_programs_name_in_comm_and_its_exact_argv()
     {
-        // Spec D-16a. Re-executing /proc/self/exe made the kernel name the daemon "exe" (ps, pgrep -x, systemctl status).
+        // Spec D-23. Re-executing /proc/self/exe made the kernel name the daemon "exe" (ps, pgrep -x, systemctl status).
         foreach ((string command, string comm) in new[]
         {
             ($"{ClassicDaemon.AppHostPath} --daemon --pidfile {PidFile}", "ClassicDaemon"),
@@ -62,7 +62,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     [PeerFact("/usr/bin/script")]
     public void An_inherited_descriptor_above_RLIMIT_NOFILE_is_closed_in_the_daemon_and_does_not_fail_the_start()
     {
-        // Spec D-1a. glibc refuses to name fd 5000 in a spawn file action when the limit is 1024 ("addclose failed: errno 9").
+        // Spec D-17. glibc refuses to name fd 5000 in a spawn file action when the limit is 1024 ("addclose failed: errno 9").
         ProcessResult launch = ClassicDaemon.RunInTerminal($"exec 5000</dev/null; ulimit -n 1024; {ClassicDaemon.Command($"--daemon --pidfile {PidFile}")}");
         Assert.True(launch.ExitCode == 0, launch.Stdout);
         Assert.Equal("", launch.Stdout);
@@ -87,7 +87,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     [PeerFact("/usr/bin/strace")]
     public void The_launcher_adopts_the_daemon_when_the_session_leader_dies_after_spawning_it_before_MAINPID()
     {
-        // Spec D-14a. The session leader is stopped as soon as it exists (long before it spawns the daemon), and
+        // Spec D-22. The session leader is stopped as soon as it exists (long before it spawns the daemon), and
         // strace kills it on its first sendmsg: the MAINPID= datagram, right after the spawn.
         string trace = Path.Combine(_directory, "leader.strace");
         Task<ProcessResult> launching = Task.Run(() => ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile}")));
@@ -122,7 +122,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     [PeerFact("/usr/bin/setpriv")]
     public void After_dropping_privileges_the_daemon_holds_no_writable_descriptor_of_its_pid_file_and_still_excludes_a_second_start()
     {
-        // Spec D-12c.
+        // Spec D-20.
         ProcessResult launch = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --user nobody"));
         Assert.True(launch.ExitCode == 0, launch.Stdout);
         int pid = ClassicDaemon.ReadPidFile(PidFile);
@@ -156,7 +156,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
         Assert.Equal(0, ProcessRunner.Run("/bin/kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)]).ExitCode);
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
 
-        // Spec D-12a, D-12b. nobody opens the world-readable file and takes a shared OFD lock (F_OFD_SETLK = 37, F_RDLCK) on all of it.
+        // Spec D-18, D-19. nobody opens the world-readable file and takes a shared OFD lock (F_OFD_SETLK = 37, F_RDLCK) on all of it.
         const string Locker = "import fcntl, os, struct, sys, time\n"
             + "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
             + "fcntl.fcntl(fd, 37, struct.pack('hhqqi4x', fcntl.F_RDLCK, 0, 0, 0, 0))\n"
@@ -188,7 +188,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     [PeerFact("/usr/bin/setpriv")]
     public void A_pid_file_the_controller_may_not_read_is_status_unknown_LSB_4_not_not_running()
     {
-        // Spec D-12d.
+        // Spec D-21.
         File.WriteAllText(PidFile, "1\n");
         File.SetUnixFileMode(PidFile, (UnixFileMode)0x180); // 0600, root's: nobody gets EACCES
         ProcessResult status = ProcessRunner.Run("/usr/bin/setpriv",

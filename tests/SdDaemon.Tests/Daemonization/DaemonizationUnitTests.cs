@@ -414,7 +414,7 @@ public sealed class PidFileTests : IDisposable
     [Fact]
     public void A_FIFO_at_the_pid_file_path_is_refused_at_once_by_every_entry_point_and_left_in_place()
     {
-        // Spec D-12d; issue 10 item 3: an open without O_NONBLOCK blocks until a writer appears, i.e. forever.
+        // Spec D-21; issue 10 item 3: an open without O_NONBLOCK blocks until a writer appears, i.e. forever.
         Assert.Equal(0, Run("/usr/bin/mkfifo", PathName));
         string expected = $"PID file '{PathName}' is not a regular file (a FIFO): refusing to use it.";
         try
@@ -435,7 +435,7 @@ public sealed class PidFileTests : IDisposable
     [Fact]
     public void A_pid_file_that_cannot_be_opened_is_unknown_not_not_running()
     {
-        // Spec D-12d; issue 10 item 12: LSB 4 ("unknown"), not 3; here the path is a symbolic link (ELOOP), which is never followed.
+        // Spec D-21; issue 10 item 12: LSB 4 ("unknown"), not 3; here the path is a symbolic link (ELOOP), which is never followed.
         File.WriteAllText(Path.Combine(_directory, "target"), "4194303\n");
         File.CreateSymbolicLink(PathName, Path.Combine(_directory, "target"));
         IOException e = Assert.Throws<IOException>(() => DaemonControl.TryFindRunning(PathName, out _, out _));
@@ -446,7 +446,7 @@ public sealed class PidFileTests : IDisposable
     [Fact]
     public void The_daemon_holds_no_writable_descriptor_of_its_pid_file_and_its_read_only_lock_still_excludes_a_second_instance()
     {
-        // Spec D-12c; issue 10 item 4: a writable descriptor lets a compromised daemon write "1" into the file root signals.
+        // Spec D-20; issue 10 item 4: a writable descriptor lets a compromised daemon write "1" into the file root signals.
         using PidFile file = PidFile.Acquire(PathName, Environment.ProcessId);
         Assert.Equal(Interop.Libc.O_RDONLY, Interop.Libc.Fcntl(file.Fd, Interop.Libc.F_GETFL, 0) & Interop.Libc.O_ACCMODE);
         Interop.FileIdentity identity = Identity(PathName);
@@ -463,7 +463,7 @@ public sealed class PidFileTests : IDisposable
     [Fact]
     public void A_read_lock_anyone_takes_on_a_stale_file_neither_counts_as_running_nor_blocks_the_restart()
     {
-        // Spec D-12a, D-12b; issue 10 item 5: the file is world-readable, so any local user can take a shared OFD lock on it.
+        // Spec D-18, D-19; issue 10 item 5: the file is world-readable, so any local user can take a shared OFD lock on it.
         File.WriteAllText(PathName, "4194303\n");
         using SafeFileHandle reader = TakeReadLock(PathName);
         PidFileStatus status = PidFile.Inspect(PathName);
