@@ -23,8 +23,8 @@
 //     above 1 MiB) | journal-check (print whether stderr is the journal, and JOURNAL_STREAM)
 //   host-child=FILE (start a generic host with AddSdDaemon that never resolves ISystemdSockets, then write
 //     the fds from 3 on a child process holds and the LISTEN_* it sees to FILE, and stop the host)
-//   host-health=UNHEALTHY_MS:RUN_MS (a generic host with AddSdDaemon and a health check that is Unhealthy
-//     for the first UNHEALTHY_MS, healthy after; runs RUN_MS with the console logger, then stops)
+//   host-health=N:RUN_MS (a generic host with AddSdDaemon and a health check that is Unhealthy the first N
+//     times it runs, healthy after; runs RUN_MS with the console logger, then stops; prints the checks run)
 //   keepalive-without-fds (lower RLIMIT_NOFILE, use up every descriptor, then Watchdog.StartKeepAlive:
 //     print what it threw)
 using System.Diagnostics;
@@ -398,25 +398,24 @@ string HostChild(string path)
 string HostHealth(string arg)
 {
     int colon = arg.IndexOf(':', StringComparison.Ordinal);
-    int unhealthyFor = int.Parse(arg[..colon], CultureInfo.InvariantCulture);
+    int unhealthyChecks = int.Parse(arg[..colon], CultureInfo.InvariantCulture);
     int runFor = int.Parse(arg[(colon + 1)..], CultureInfo.InvariantCulture);
-    var clock = new Stopwatch(); // started once the host runs: start-up (JIT) can take a second
+    int checks = 0;
     HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
     builder.Services.AddSdDaemon();
-    builder.Services.AddHealthChecks().AddCheck("flaky", () => clock.ElapsedMilliseconds < unhealthyFor
+    builder.Services.AddHealthChecks().AddCheck("flaky", () => Interlocked.Increment(ref checks) <= unhealthyChecks
         ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("warming up")
         : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
     using (IHost host = builder.Build())
     {
-        clock.Start();
         host.StartAsync().GetAwaiter().GetResult();
-        Thread.Sleep(Math.Max(0, runFor - (int)clock.ElapsedMilliseconds));
+        Thread.Sleep(runFor);
         host.StopAsync().GetAwaiter().GetResult();
     }
 
-    return "stopped";
+    return $"stopped after {Volatile.Read(ref checks)} checks";
 }
 
 static string RunShell(string script)

@@ -12,12 +12,14 @@ public sealed class HealthWatchdogLoggingTests
     {
         using NotifyReceiver manager = NotifyReceiver.Bind();
 
-        // WatchdogSec=0.2: a check every 100 ms, so about 10 checks in the unhealthy second.
+        // WatchdogSec=0.2: a check every 100 ms; the first 8 say Unhealthy, the rest Healthy.
         (int exitCode, string output) = TestDaemonChild.Run(
             new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = manager.NotifySocket, ["WATCHDOG_USEC"] = "200000" },
-            "host-health=1000:1800");
+            "host-health=8:3000");
         Assert.True(exitCode == 0, output);
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string summary = Assert.Single(lines, l => l.StartsWith("host-health: stopped after ", StringComparison.Ordinal));
+        Assert.True(int.Parse(summary.Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture) > 8, summary); // it recovered
         Assert.DoesNotContain(lines, l => l.StartsWith("fail:", StringComparison.Ordinal));
         Assert.Single(lines, l => l.Contains("Health is now Unhealthy; watchdog pings are paused until it recovers: flaky: warming up", StringComparison.Ordinal));
         Assert.Single(lines, l => l.Contains("Health has recovered; watchdog pings resume", StringComparison.Ordinal));
