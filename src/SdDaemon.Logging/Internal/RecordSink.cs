@@ -262,6 +262,12 @@ internal sealed class FileDescriptorSink : RecordSink
     /// leader without a terminal must not acquire this one).</summary>
     private unsafe bool OpenOwnNonBlocking()
     {
+        int access = Libc.Fcntl(Fd, Libc.F_GETFL, 0) & Libc.O_ACCMODE;
+        if (access is not (Libc.O_WRONLY or Libc.O_RDWR))
+        {
+            return false; // not open for writing (a pipe's read end): a write must fail, not reach the pipe
+        }
+
         byte* path = stackalloc byte[32];
         "/proc/self/fd/"u8.CopyTo(new Span<byte>(path, 32));
         if (!Fd.TryFormat(new Span<byte>(path + 14, 17), out int digits, default, CultureInfo.InvariantCulture))

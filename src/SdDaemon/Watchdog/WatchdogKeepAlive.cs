@@ -166,7 +166,6 @@ public sealed class WatchdogKeepAlive : IDisposable
     /// </summary>
     internal static WatchdogKeepAlive Start(TimeSpan timeout, Func<bool>? isHealthy, NotifyChannel channel)
     {
-        ValidateTimeout(timeout, nameof(timeout));
         try
         {
             return new WatchdogKeepAlive(timeout, isHealthy, channel);
