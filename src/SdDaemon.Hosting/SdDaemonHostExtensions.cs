@@ -16,7 +16,9 @@ public static class SdDaemonHostExtensions
     /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
     /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal.
     /// Registers <see cref="ISystemdNotifier"/> and <see cref="ISystemdSockets"/> in any case; outside a
-    /// manager nothing else changes.
+    /// manager nothing else changes. When the host starts, passed descriptors (socket activation, the fd
+    /// store) are taken whether or not the application resolves <see cref="ISystemdSockets"/>: LISTEN_*
+    /// leave the environment and the descriptors become FD_CLOEXEC, so child processes inherit neither.
     /// </summary>
     public static IHostBuilder UseSdDaemon(this IHostBuilder builder, Action<SdDaemonHostOptions>? configure = null)
     {
@@ -40,7 +42,16 @@ public static class SdDaemonHostExtensions
 
         services.TryAddSingleton(sp => new SystemdNotifier(sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
         services.TryAddSingleton<ISystemdNotifier>(sp => sp.GetRequiredService<SystemdNotifier>());
+        services.TryAddSingleton<PassedDescriptors>();
         services.TryAddSingleton<ISystemdSockets, SystemdSockets>();
+
+        // First of all hosted services, so that the passed descriptors are CLOEXEC and LISTEN_* gone
+        // before any of the application's hosted services is constructed or started, even when
+        // nothing resolves ISystemdSockets (a child would otherwise inherit both).
+        if (!services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(PassedDescriptorsCapture)))
+        {
+            services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PassedDescriptorsCapture>());
+        }
 
         if (!OperatingSystem.IsLinux())
         {

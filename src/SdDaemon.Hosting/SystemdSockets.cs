@@ -3,17 +3,17 @@ using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
-internal sealed class SystemdSockets : ISystemdSockets, IDisposable
+/// <summary>The host's <see cref="ISystemdSockets"/>, over the descriptors <see cref="PassedDescriptors"/>
+/// took (and owns: they outlive this view until the host is disposed).</summary>
+internal sealed class SystemdSockets : ISystemdSockets
 {
     private readonly SystemdNotifier _notifier;
     private readonly object _gate = new();
 
-    public SystemdSockets(SystemdNotifier notifier)
+    public SystemdSockets(SystemdNotifier notifier, PassedDescriptors passed)
     {
         _notifier = notifier;
-        Passed = OperatingSystem.IsLinux()
-            ? ListenFds.Get(unsetEnvironment: true)
-            : ListenFdsResult.NotActivated;
+        Passed = passed.Result;
     }
 
     public ListenFdsResult Passed { get; }
@@ -50,6 +50,4 @@ internal sealed class SystemdSockets : ISystemdSockets, IDisposable
         _notifier.Notify(new Notification(NotifyState.FdStore, fdName) { Files = [socket.SafeHandle] });
         return socket;
     }
-
-    public void Dispose() => Passed.Dispose();
 }

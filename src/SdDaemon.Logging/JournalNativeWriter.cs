@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Text;
 using SdDaemon.Interop;
+using SdDaemon.Logging.Internal;
 
 namespace SdDaemon.Logging;
 
@@ -21,7 +22,11 @@ namespace SdDaemon.Logging;
 /// second: sends in that second return <see cref="JournalSendOutcome.NotListening"/> without a system
 /// call, and the next send after it tries to connect again.</para>
 /// <para>A send never blocks for ever: when journald's queue stays full for <see cref="SendTimeout"/>
-/// the entry fails with EAGAIN. journald not running is <see cref="JournalSendOutcome.NotListening"/>,
+/// the entry fails with EAGAIN. A journald that is alive but not reading is then remembered, as the
+/// stderr logger remembers a stalled stderr (one policy for both): later sends do not wait, they go
+/// through if there is room at that moment and fail with EAGAIN at once otherwise, until one gets
+/// through, after which sends wait up to <see cref="SendTimeout"/> again. So a stuck journald costs
+/// one timeout, not one per entry. journald not running is <see cref="JournalSendOutcome.NotListening"/>,
 /// never an exception.</para>
 /// </remarks>
 public sealed class JournalNativeWriter : IDisposable
@@ -35,6 +40,7 @@ public sealed class JournalNativeWriter : IDisposable
 
     private readonly ConnectedDatagramSocket _socket;
     private readonly ConnectedDatagramSocket.Sender _sendEntry;
+    private readonly StallPolicy _stall = new();
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
     private int _maxDatagramSize = int.MaxValue;
@@ -64,7 +70,8 @@ public sealed class JournalNativeWriter : IDisposable
     /// <summary>The socket path entries are sent to.</summary>
     public string SocketPath { get; }
 
-    /// <summary>How long a send waits for room when journald's queue is full. Default 2 seconds.</summary>
+    /// <summary>How long a send waits for room when journald's queue is full. Default 2 seconds. After
+    /// a send that waited this long in vain, sends do not wait until one gets through (see the remarks).</summary>
     public TimeSpan SendTimeout
     {
         get => _sendTimeout;
@@ -237,7 +244,8 @@ public sealed class JournalNativeWriter : IDisposable
         }
     }
 
-    /// <summary>sendmsg with EINTR retried and a full queue waited for, boundedly. 0 or the errno.</summary>
+    /// <summary>sendmsg with EINTR retried and a full queue waited for, boundedly, under the stall
+    /// policy (spec J-5). 0 or the errno.</summary>
     private unsafe int SendMessage(int fd, Libc.MsgHdr* message)
     {
         long deadline = 0;
@@ -245,6 +253,7 @@ public sealed class JournalNativeWriter : IDisposable
         {
             if (Libc.SendMsg(fd, message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT) >= 0)
             {
+                _stall.Delivered();
                 return 0;
             }
 
@@ -261,13 +270,19 @@ public sealed class JournalNativeWriter : IDisposable
 
             if (deadline == 0)
             {
-                deadline = Deadline.After(_sendTimeout);
+                deadline = _stall.Limit(Deadline.After(_sendTimeout));
             }
 
             // Connected: POLLOUT also reflects room in journald's receive queue.
             if (!Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
             {
-                return waitError == 0 ? Errno.EAGAIN : waitError;
+                if (waitError != 0)
+                {
+                    return waitError;
+                }
+
+                _stall.TimedOut();
+                return Errno.EAGAIN;
             }
         }
     }

@@ -24,6 +24,12 @@
 //     message, an exception with an inner one and a structured message through AddJournal, with
 //     SyslogIdentifier TAG) | journal-big=TAG:BYTES (one native entry of BYTES bytes, through a memfd
 //     above 1 MiB) | journal-check (print whether stderr is the journal, and JOURNAL_STREAM)
+//   host-child=FILE (start a generic host with AddSdDaemon that never resolves ISystemdSockets, then write
+//     the fds from 3 on a child process holds and the LISTEN_* it sees to FILE, and stop the host)
+//   host-health=N:RUN_MS (a generic host with AddSdDaemon and a health check that is Unhealthy the first N
+//     times it runs, healthy after; runs RUN_MS with the console logger, then stops; prints the checks run)
+//   keepalive-without-fds (lower RLIMIT_NOFILE, use up every descriptor, then Watchdog.StartKeepAlive:
+//     print what it threw)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -31,6 +37,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using SdDaemon;
 using SdDaemon.Logging;
 
@@ -88,6 +96,9 @@ foreach (string step in args)
         "crash-thread" => CrashThread(),
         "journal" => Journal(arg),
         "journal-big" => JournalBig(arg),
+        "host-child" => HostChild(arg),
+        "keepalive-without-fds" => KeepAliveWithoutFds(),
+        "host-health" => HostHealth(arg),
         "journal-check" => $"{JournalStreamCheck.IsStandardErrorJournal} JOURNAL_STREAM={Environment.GetEnvironmentVariable("JOURNAL_STREAM")}",
         _ => throw new ArgumentException($"unknown step '{step}'"),
     };
@@ -401,9 +412,118 @@ string JournalBig(string arg)
     return $"{writer.Send(entry).Outcome} {entry.Length}";
 }
 
+string HostChild(string path)
+{
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
+    builder.Logging.ClearProviders();
+    builder.Services.AddSdDaemon();
+    using IHost host = builder.Build();
+    host.StartAsync().GetAwaiter().GetResult();
+    string[] lines =
+    [
+        "child-fds=" + RunShell("for n in 3 4 5 6 7 8; do [ -e /proc/$$/fd/$n ] && printf '%s ' $n; done; true"),
+        "child-env=" + RunShell("env | grep ^LISTEN_ | sort | tr '\\n' ' '; true"),
+        "own-env=" + string.Join(' ', new[] { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES" }.Where(n => Environment.GetEnvironmentVariable(n) is not null)),
+    ];
+    File.WriteAllLines(path, lines);
+    host.StopAsync().GetAwaiter().GetResult();
+    return "written";
+}
+
+string HostHealth(string arg)
+{
+    int colon = arg.IndexOf(':', StringComparison.Ordinal);
+    int unhealthyChecks = int.Parse(arg[..colon], CultureInfo.InvariantCulture);
+    int runFor = int.Parse(arg[(colon + 1)..], CultureInfo.InvariantCulture);
+    int checks = 0;
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
+    builder.Logging.ClearProviders();
+    builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+    builder.Services.AddSdDaemon();
+    builder.Services.AddHealthChecks().AddCheck("flaky", () => Interlocked.Increment(ref checks) <= unhealthyChecks
+        ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("warming up")
+        : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+    using (IHost host = builder.Build())
+    {
+        host.StartAsync().GetAwaiter().GetResult();
+        Thread.Sleep(runFor);
+        host.StopAsync().GetAwaiter().GetResult();
+    }
+
+    return $"stopped after {Volatile.Read(ref checks)} checks";
+}
+
+static string RunShell(string script)
+{
+    // [ -e ] only stats, so the child opens nothing that could take one of these numbers itself.
+    var info = new ProcessStartInfo("/bin/sh", ["-c", script]) { RedirectStandardOutput = true, UseShellExecute = false };
+    using Process child = Process.Start(info)!;
+    string output = child.StandardOutput.ReadToEnd().Trim();
+    child.WaitForExit();
+    return output;
+}
+
+unsafe string KeepAliveWithoutFds()
+{
+    using var channel = NotifyChannel.Create("/nonexistent/notify"); // never reached: the thread does not start
+    Console.Out.Flush();
+    ulong* limit = stackalloc ulong[2];
+    if (TestDaemonLibc.GetRLimit(7 /* RLIMIT_NOFILE */, limit) != 0)
+    {
+        return "getrlimit failed";
+    }
+
+    limit[0] = (ulong)Directory.GetFiles("/proc/self/fd").Length + 64;
+    if (TestDaemonLibc.SetRLimit(7, limit) != 0)
+    {
+        return "setrlimit failed";
+    }
+
+    var taken = new List<int>();
+    byte* devNull = stackalloc byte[] { (byte)'/', (byte)'d', (byte)'e', (byte)'v', (byte)'/', (byte)'n', (byte)'u', (byte)'l', (byte)'l', 0 };
+    for (int fd; (fd = TestDaemonLibc.Open(devNull, 0x80000 /* O_CLOEXEC */)) >= 0;)
+    {
+        taken.Add(fd);
+    }
+
+    string outcome;
+    try
+    {
+        using WatchdogKeepAlive keeper = Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), channel: channel);
+        outcome = "started";
+    }
+    catch (Exception e)
+    {
+        outcome = e is SdDaemonException sd ? $"{e.GetType().Name} errno={sd.Errno}: {e.Message}" : $"{e.GetType().Name}: {e.Message}";
+    }
+
+    foreach (int fd in taken)
+    {
+        _ = TestDaemonLibc.Close(fd);
+    }
+
+    return $"{outcome} (after {taken.Count} descriptors)";
+}
+
 string Exit(int code)
 {
     Console.Out.Flush();
     Environment.Exit(code);
     return "";
+}
+
+/// <summary>The libc calls the scripted steps need beyond the library's public API.</summary>
+internal static unsafe partial class TestDaemonLibc
+{
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRLimit(int resource, ulong* limit);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    public static partial int SetRLimit(int resource, ulong* limit);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    public static partial int Open(byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
 }

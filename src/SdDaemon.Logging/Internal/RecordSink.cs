@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using SdDaemon.Interop;
 
 namespace SdDaemon.Logging.Internal;
@@ -36,32 +37,53 @@ internal abstract class RecordSink
 /// A raw file descriptor (fd 2): the record batch under a lock so that threads of this process never
 /// interleave, with no managed buffering (nothing is lost when the process dies), and every write
 /// bounded by a deadline so that a reader that stopped reading (a full pipe, a journald stream
-/// socket nobody drains) cannot hang the logging threads.
+/// socket nobody drains) cannot hang the logging threads, whatever other writers of the same
+/// destination (Console.Error, a child sharing stderr) do meanwhile.
 /// </summary>
 /// <remarks>
 /// <para>The descriptor's O_NONBLOCK flag is never changed: it belongs to the open file description,
-/// which is shared with the parent and every other process holding it. Instead, a socket is written
-/// with send(MSG_DONTWAIT | MSG_NOSIGNAL), and anything else (a pipe, a tty, a file) only after
-/// poll(POLLOUT) said there is room, at most PIPE_BUF bytes per write(2), which a pipe with room
-/// accepts without blocking. A batch up to PIPE_BUF bytes is still one atomic write.</para>
+/// which is shared with the parent and every other process holding it, and other code owns it. Every
+/// write is non-blocking all the same (spec J-6), chosen by what the descriptor is:</para>
+/// <list type="bullet">
+/// <item>a socket (journald's stream): send(MSG_DONTWAIT | MSG_NOSIGNAL), a per-call flag;</item>
+/// <item>a pipe, a FIFO or a terminal: write(2) on a description of our own, opened through
+/// <c>/proc/self/fd/N</c> with O_NONBLOCK (a new open file description of the same pipe or tty, whose
+/// flags are ours). poll(2) then write(2) on the shared blocking description would not do: another
+/// writer can take the room between the two, and the write then blocks until a reader makes room,
+/// which was seen to take 40 s. Pieces of at most PIPE_BUF bytes, so a batch up to PIPE_BUF is one
+/// atomic write, as before;</item>
+/// <item>a regular file, a block device, /dev/null: write(2) on the descriptor itself. Such writes
+/// never wait for a reader, and a description of our own would have an offset of its own that
+/// overwrites what other writers of the file wrote;</item>
+/// <item>a pipe or terminal that cannot be reopened (no /proc, or its owner's permissions after a
+/// privilege drop: a pipe is mode 0600): poll(POLLOUT) then PIPE_BUF bytes per write(2), the best
+/// that exists without touching the shared flags; with another writer present such a write can
+/// block longer than the timeout.</item>
+/// </list>
+/// <para>The own description is checked before each batch (statx of the descriptor, the same device
+/// and inode): when fd 2 was redirected meanwhile (dup2 to a log file, to /dev/null) it is closed and
+/// the descriptor looked at again, so records follow the redirection. Until that next batch it keeps
+/// the old pipe open; a reader waiting for the pipe's end of file sees it only then.</para>
 /// <para>When the deadline passes, the rest of the batch is dropped and counted; a record cut short is
 /// ended with a newline (now, or before the next batch) so that the next record's <c>&lt;N&gt;</c>
-/// starts a line. After a timeout, later writes do not wait again until one gets through whole, so
-/// threads queued on the lock do not each wait out their own timeout.</para>
+/// starts a line. After a timeout, later writes do not wait again until one gets through whole
+/// (<see cref="StallPolicy"/>), so threads queued on the lock do not each wait out their own timeout.</para>
 /// </remarks>
 internal sealed class FileDescriptorSink : RecordSink
 {
     /// <summary>The default bound on one record batch (never hang a daemon).</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>PIPE_BUF on Linux: a pipe that polls writable takes this much without blocking.</summary>
+    /// <summary>PIPE_BUF on Linux: a pipe write of at most this much is atomic.</summary>
     private const int PipeBuffer = 4096;
 
     private readonly object _gate = new();
     private readonly TimeSpan _timeout;
-    private Kind _kind;
+    private readonly StallPolicy _stall = new();
+    private Route _route;
+    private Libc.Statx _identity;
+    private FileDescriptorHandle? _own;
     private bool _lineOpen;
-    private bool _stalled;
     private Stream? _fallback;
 
     public FileDescriptorSink(int fd, TimeSpan timeout)
@@ -70,11 +92,23 @@ internal sealed class FileDescriptorSink : RecordSink
         _timeout = timeout;
     }
 
-    private enum Kind
+    /// <summary>How <see cref="Fd"/> is written (see the remarks on the class).</summary>
+    private enum Route
     {
+        /// <summary>Not looked at yet, or redirected since.</summary>
         Unknown,
+
+        /// <summary>send(MSG_DONTWAIT) on the descriptor.</summary>
         Socket,
-        Other,
+
+        /// <summary>write(2) on our own O_NONBLOCK description of the same pipe or terminal.</summary>
+        OwnNonBlocking,
+
+        /// <summary>write(2) on the descriptor: a file or a device that never waits for a reader.</summary>
+        Direct,
+
+        /// <summary>poll then write(2) on the descriptor: a pipe or terminal that could not be reopened.</summary>
+        Polled,
     }
 
     /// <summary>fd 2, shared by every logger of the process, so that they all serialize on one lock.</summary>
@@ -144,13 +178,14 @@ internal sealed class FileDescriptorSink : RecordSink
 
     private void WriteLocked(ReadOnlySpan<byte> records, long deadline)
     {
+        FollowDescriptor();
         if (_lineOpen)
         {
             // The last batch gave up inside a record: end that line first, or the new <N> would be
             // read as text of the cut record.
-            if (WriteBounded("\n"u8, _stalled ? Stopwatch.GetTimestamp() : deadline) != 1)
+            if (WriteBounded("\n"u8, _stall.Limit(deadline)) != 1)
             {
-                _stalled = true;
+                _stall.TimedOut();
                 CountDropped(records);
                 return;
             }
@@ -158,10 +193,10 @@ internal sealed class FileDescriptorSink : RecordSink
             _lineOpen = false;
         }
 
-        int written = WriteBounded(records, _stalled ? Stopwatch.GetTimestamp() : deadline);
+        int written = WriteBounded(records, _stall.Limit(deadline));
         if (written == records.Length)
         {
-            _stalled = false;
+            _stall.Delivered();
             return;
         }
 
@@ -172,13 +207,97 @@ internal sealed class FileDescriptorSink : RecordSink
             return;
         }
 
-        _stalled = true;
+        _stall.TimedOut();
         CountDropped(records[written..]);
         if (written > 0 && records[written - 1] != (byte)'\n')
         {
             // Cut inside a record: end its line now if there is room, else before the next batch.
             _lineOpen = WriteBounded("\n"u8, Stopwatch.GetTimestamp()) != 1;
         }
+    }
+
+    /// <summary>Chooses the route on first use, and again when the descriptor is no longer what it
+    /// was when the route was chosen (a socket route learns that from ENOTSOCK instead).</summary>
+    private void FollowDescriptor()
+    {
+        if (_route == Route.Socket)
+        {
+            return;
+        }
+
+        if (_route != Route.Unknown)
+        {
+            if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx now) == 0
+                && now.FileType == _identity.FileType && now.SameInode(_identity))
+            {
+                return;
+            }
+
+            Forget();
+        }
+
+        if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out _identity) != 0)
+        {
+            _route = Route.Unknown; // not open: the write reports EBADF, and the next batch looks again
+            return;
+        }
+
+        int type = _identity.FileType;
+        if (type == Libc.S_IFSOCK)
+        {
+            _route = Route.Socket;
+        }
+        else if (type == Libc.S_IFIFO || (type == Libc.S_IFCHR && Libc.IsATty(Fd) == 1))
+        {
+            _route = OpenOwnNonBlocking() ? Route.OwnNonBlocking : Route.Polled;
+        }
+        else
+        {
+            _route = Route.Direct;
+        }
+    }
+
+    /// <summary>open("/proc/self/fd/N", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY): a new open file
+    /// description of the same pipe or terminal, kept only if it is the same inode (NOCTTY: a session
+    /// leader without a terminal must not acquire this one).</summary>
+    private unsafe bool OpenOwnNonBlocking()
+    {
+        int access = Libc.Fcntl(Fd, Libc.F_GETFL, 0) & Libc.O_ACCMODE;
+        if (access is not (Libc.O_WRONLY or Libc.O_RDWR))
+        {
+            return false; // not open for writing (a pipe's read end): a write must fail, not reach the pipe
+        }
+
+        byte* path = stackalloc byte[32];
+        "/proc/self/fd/"u8.CopyTo(new Span<byte>(path, 32));
+        if (!Fd.TryFormat(new Span<byte>(path + 14, 17), out int digits, default, CultureInfo.InvariantCulture))
+        {
+            return false;
+        }
+
+        path[14 + digits] = 0;
+        int fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC | Libc.O_NOCTTY, 0);
+        if (fd < 0)
+        {
+            return false; // EACCES (not the pipe's owner), ENOENT (no /proc), ENXIO (no reader)...
+        }
+
+        var own = new FileDescriptorHandle(fd);
+        if (Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx reopened) != 0 || !reopened.SameInode(_identity))
+        {
+            own.Dispose(); // fd 2 changed between the two looks: the next batch looks again
+            return false;
+        }
+
+        _own = own;
+        return true;
+    }
+
+    private void Forget()
+    {
+        _own?.Dispose();
+        _own = null;
+        _route = Route.Unknown;
     }
 
     /// <summary>Writes as much of <paramref name="data"/> as the descriptor takes before
@@ -191,28 +310,30 @@ internal sealed class FileDescriptorSink : RecordSink
             int offset = 0;
             while (offset < data.Length)
             {
+                int left = data.Length - offset;
                 nint n;
-                if (_kind != Kind.Other)
+                switch (_route)
                 {
-                    n = Libc.Send(Fd, start + offset, (nuint)(data.Length - offset), Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
-                    if (n < 0 && Libc.LastErrno == Libc.ENOTSOCK)
-                    {
-                        _kind = Kind.Other;
-                        continue;
-                    }
+                    case Route.Socket:
+                        n = Libc.Send(Fd, start + offset, (nuint)left, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+                        break;
+                    case Route.OwnNonBlocking:
+                        n = Libc.Write(_own!.Fd, start + offset, (nuint)Math.Min(PipeBuffer, left));
+                        break;
+                    case Route.Polled:
+                        // Only into room poll has seen, PIPE_BUF at a time (see the remarks: the best
+                        // without a description of our own).
+                        int ready = WaitWritable(deadline);
+                        if (ready <= 0)
+                        {
+                            return ready < 0 && offset == 0 ? -1 : offset;
+                        }
 
-                    _kind = Kind.Socket;
-                }
-                else
-                {
-                    // Not a socket: write only into room poll has seen, PIPE_BUF at a time.
-                    int ready = WaitWritable(deadline);
-                    if (ready <= 0)
-                    {
-                        return ready < 0 && offset == 0 ? -1 : offset;
-                    }
-
-                    n = Libc.Write(Fd, start + offset, (nuint)Math.Min(PipeBuffer, data.Length - offset));
+                        n = Libc.Write(Fd, start + offset, (nuint)Math.Min(PipeBuffer, left));
+                        break;
+                    default:
+                        n = Libc.Write(Fd, start + offset, (nuint)left);
+                        break;
                 }
 
                 if (n >= 0)
@@ -227,13 +348,19 @@ internal sealed class FileDescriptorSink : RecordSink
                     continue;
                 }
 
+                if (errno == Libc.ENOTSOCK && _route == Route.Socket)
+                {
+                    _route = Route.Unknown; // fd 2 was redirected from a socket to something else
+                    FollowDescriptor();
+                    continue;
+                }
+
                 if (errno != Errno.EAGAIN)
                 {
                     return offset == 0 ? -1 : offset;
                 }
 
-                // A full socket (or a pipe someone else filled between poll and write, or made
-                // non-blocking): wait for room, boundedly.
+                // Full: wait for room, boundedly.
                 if (WaitWritable(deadline) <= 0)
                 {
                     return offset;
@@ -247,7 +374,7 @@ internal sealed class FileDescriptorSink : RecordSink
     /// <summary>poll(POLLOUT) until <paramref name="deadline"/>: 1 when writable (or in error, which
     /// the write then reports), 0 on timeout, -1 when poll itself failed.</summary>
     private int WaitWritable(long deadline) =>
-        Deadline.WaitFor(Fd, Libc.POLLOUT, deadline, out int errno) ? 1 : errno == 0 ? 0 : -1;
+        Deadline.WaitFor(_route == Route.OwnNonBlocking ? _own!.Fd : Fd, Libc.POLLOUT, deadline, out int errno) ? 1 : errno == 0 ? 0 : -1;
 }
 
 /// <summary>A <see cref="Stream"/>: one Write and a Flush per record batch, under a lock.</summary>

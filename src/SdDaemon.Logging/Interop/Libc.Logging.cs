@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace SdDaemon.Interop;
 
-/// <summary>The libc calls only the logging package needs: memfd_create(2) and the sealing constants (statx is in the shared Libc.Stat.cs).</summary>
+/// <summary>The libc calls only the logging package needs: memfd_create(2), isatty(3) and the sealing constants (statx is in the shared Libc.Stat.cs).</summary>
 internal static unsafe partial class Libc
 {
     public const uint MFD_CLOEXEC = 0x1;
@@ -20,6 +20,10 @@ internal static unsafe partial class Libc
 
     /// <summary>send(2) on a descriptor that is not a socket.</summary>
     public const int ENOTSOCK = 88;
+
+    /// <summary>isatty(3): 1 for a terminal (the stderr sink reopens those non-blocking), else 0.</summary>
+    [LibraryImport(Lib, EntryPoint = "isatty")]
+    public static partial int IsATty(int fd);
 
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true)]
     public static partial int MemfdCreate(byte* name, uint flags);

@@ -13,6 +13,8 @@ internal static class Errno
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EACCES = 13;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
     public const int ENODEV = 19;
     public const int EINVAL = 22;
     public const int EPIPE = 32;

@@ -37,6 +37,7 @@ public sealed class NotifyChannel : IDisposable
     private readonly object _gate = new();
     private readonly object _environmentGate = new();
     private readonly ConnectedDatagramSocket.Sender _transmitDatagram;
+    private readonly ConnectedDatagramSocket.Sender _transmitDatagramNow;
     private volatile Target? _target;
     private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
     private bool _disposed;
@@ -46,7 +47,8 @@ public sealed class NotifyChannel : IDisposable
         _environment = environment;
         _fixedAddress = fixedAddress;
         _recheckMilliseconds = (long)recheckInterval.TotalMilliseconds;
-        _transmitDatagram = (fd, _, notification) => Transmit(fd, (Notification)notification!, isStream: false);
+        _transmitDatagram = (fd, _, notification) => Transmit(fd, (Notification)notification!, isStream: false, waitForRoom: true);
+        _transmitDatagramNow = (fd, _, notification) => Transmit(fd, (Notification)notification!, isStream: false, waitForRoom: false);
     }
 
     /// <summary>
@@ -105,7 +107,7 @@ public sealed class NotifyChannel : IDisposable
                 throw new ArgumentException("FDSTORE=1 needs at least one descriptor in Files.", nameof(notification));
             }
 
-            return SendCore(notification);
+            return SendCore(notification, waitForRoom: true);
         }
         finally
         {
@@ -146,7 +148,7 @@ public sealed class NotifyChannel : IDisposable
             NotifyResult sent;
             try
             {
-                sent = SendCore(new Notification(NotifyState.Barrier) { Files = [writeEnd] });
+                sent = SendCore(new Notification(NotifyState.Barrier) { Files = [writeEnd] }, waitForRoom: true);
             }
             finally
             {
@@ -186,7 +188,19 @@ public sealed class NotifyChannel : IDisposable
         }
     }
 
-    private NotifyResult SendCore(Notification notification)
+    /// <summary>
+    /// Sends <paramref name="notification"/> without waiting for room: when the manager's queue is
+    /// full it fails with EAGAIN at once instead of waiting <see cref="SendTimeout"/>. For the
+    /// watchdog keep-alive, which retries on a schedule of its own that Dispose can interrupt.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    internal NotifyResult SendWithoutWaiting(Notification notification)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return SendCore(notification, waitForRoom: false);
+    }
+
+    private NotifyResult SendCore(Notification notification, bool waitForRoom)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -208,8 +222,8 @@ public sealed class NotifyChannel : IDisposable
             }
 
             NotifyResult result = address.Family == Libc.AF_UNIX
-                ? SendUnix(target, notification)
-                : SendPerMessageSocket(address, notification);
+                ? SendUnix(target, notification, waitForRoom)
+                : SendPerMessageSocket(address, notification, waitForRoom);
             if (result.IsFailed && target.IsDisposed && attempt == 0)
             {
                 continue; // NOTIFY_SOCKET changed under us and another thread replaced the target: once more
@@ -279,15 +293,15 @@ public sealed class NotifyChannel : IDisposable
         }
     }
 
-    private NotifyResult SendUnix(Target target, Notification notification)
+    private NotifyResult SendUnix(Target target, Notification notification, bool waitForRoom)
     {
-        int errno = target.Socket!.Send(default, notification, _transmitDatagram, out bool connectFailed);
+        int errno = target.Socket!.Send(default, notification, waitForRoom ? _transmitDatagram : _transmitDatagramNow, out bool connectFailed);
         return errno == 0 ? NotifyResult.Sent
             : connectFailed ? NotifyResult.Failure(errno, $"cannot connect to NOTIFY_SOCKET '{target.Text}'")
             : NotifyResult.Failure(errno, DescribeSendError(errno));
     }
 
-    private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification)
+    private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification, bool waitForRoom)
     {
         int type = address.SocketType == 0 ? Libc.SOCK_DGRAM : address.SocketType;
         int fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
@@ -344,7 +358,7 @@ public sealed class NotifyChannel : IDisposable
         }
 
         bool isStream = type == Libc.SOCK_STREAM;
-        int errno = Transmit(fd, notification, isStream);
+        int errno = Transmit(fd, notification, isStream, waitForRoom);
         if (errno != 0)
         {
             return NotifyResult.Failure(errno, DescribeSendError(errno));
@@ -417,10 +431,11 @@ public sealed class NotifyChannel : IDisposable
 
     /// <summary>
     /// Writes one notify message (spec N-6, N-10, N-11): the payload, SCM_RIGHTS before
-    /// SCM_CREDENTIALS, explicit credentials only when needed and dropped on failure.
+    /// SCM_CREDENTIALS, explicit credentials only when needed and dropped on failure. A full queue
+    /// is waited for up to SendTimeout, or not at all without <paramref name="waitForRoom"/> (EAGAIN).
     /// Returns 0 or the errno.
     /// </summary>
-    private unsafe int Transmit(int fd, Notification notification, bool isStream)
+    private unsafe int Transmit(int fd, Notification notification, bool isStream, bool waitForRoom)
     {
         IReadOnlyList<SafeHandle> files = notification.Files;
         int fileCount = files.Count;
@@ -517,7 +532,7 @@ public sealed class NotifyChannel : IDisposable
                         // The receiver's queue is full: wait for room, but never for ever.
                         if (deadline == 0)
                         {
-                            deadline = Deadline.After(_sendTimeout);
+                            deadline = Deadline.After(waitForRoom ? _sendTimeout : TimeSpan.Zero);
                         }
 
                         if (Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))

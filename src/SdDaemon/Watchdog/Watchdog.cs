@@ -124,20 +124,25 @@ public static class Watchdog
     /// Starts a <see cref="WatchdogKeepAlive"/> for <paramref name="timeout"/>: a dedicated thread that
     /// sends WATCHDOG=1 at once and then every half of the timeout, while <paramref name="isHealthy"/>
     /// (if given) says true.
+    /// The pings go at least 10 ms apart, and never wait in the send for room (see <see cref="WatchdogKeepAlive"/>).
     /// </summary>
     /// <param name="timeout">The watchdog timeout (from <see cref="Enabled"/>).</param>
     /// <param name="isHealthy">Asked before each ping; false or an exception means no ping, so a wedged
     /// daemon is killed and restarted by the manager. It runs on the keep-alive thread: keep it quick.</param>
     /// <param name="channel">Where to send; <see cref="NotifyChannel.Default"/> (NOTIFY_SOCKET) when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    /// <exception cref="SdDaemonException">The keep-alive thread could not be started: errno 24 (EMFILE)
+    /// or 23 (ENFILE) when no file descriptor is free, 11 (EAGAIN) when no thread can be made; the
+    /// message says which. Nothing was sent.</exception>
     [SupportedOSPlatform("linux")]
     public static WatchdogKeepAlive StartKeepAlive(TimeSpan timeout, Func<bool>? isHealthy = null, NotifyChannel? channel = null) =>
-        new(timeout, isHealthy, channel ?? NotifyChannel.Default);
+        WatchdogKeepAlive.Start(timeout, isHealthy, channel ?? NotifyChannel.Default);
 
     /// <summary>
     /// <see cref="StartKeepAlive"/> with the timeout from the environment when <see cref="Check(bool)"/>
     /// says enabled; null when disabled or malformed (nothing to keep alive). <c>using</c> accepts null.
     /// </summary>
+    /// <exception cref="SdDaemonException">See <see cref="StartKeepAlive"/>.</exception>
     [SupportedOSPlatform("linux")]
     public static WatchdogKeepAlive? StartKeepAliveIfEnabled(Func<bool>? isHealthy = null, bool unsetEnvironment = false)
     {

@@ -14,11 +14,25 @@ namespace SdDaemon;
 /// pinging and the manager kills it (and restarts it with Restart=on-failure).</para>
 /// <para><see cref="ChangeTimeout"/> sends <c>WATCHDOG_USEC=</c> (systemd 233) and adjusts the ping
 /// interval; the environment is not changed (the manager does not re-export it either).</para>
-/// <para>Disposing stops the thread and waits for it; no ping is sent after Dispose returns.</para>
+/// <para>Pings go every half of the timeout, but never more often than every 10 ms: a WatchdogSec=
+/// below 20 ms cannot be kept anyway (the scheduling latency of a loaded machine is of that order, and
+/// the manager must wake up for each ping), and pinging PID 1 every millisecond only loads it.</para>
+/// <para>A ping does not wait in the send for room in a full manager queue: it fails at once with
+/// EAGAIN and is tried again after 5, 10, 20... (at most 100) ms until it gets through or the next
+/// ping is due, waiting where Dispose and <see cref="ChangeTimeout"/> wake it.</para>
+/// <para>Disposing stops the thread and waits for it, which is prompt (a ping in progress is one
+/// non-blocking send); no ping is sent after Dispose returns.</para>
 /// </remarks>
 [SupportedOSPlatform("linux")]
 public sealed class WatchdogKeepAlive : IDisposable
 {
+    /// <summary>The floor of <see cref="Interval"/> (see the remarks on the class).</summary>
+    internal static readonly TimeSpan MinimumInterval = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The first and the longest wait before a ping that found the queue full is tried again.</summary>
+    private const int FirstRetryMilliseconds = 5;
+    private const int LongestRetryMilliseconds = 100;
+
     private readonly Func<bool>? _isHealthy;
     private readonly NotifyChannel _channel;
     private readonly Thread _thread;
@@ -57,8 +71,9 @@ public sealed class WatchdogKeepAlive : IDisposable
         }
     }
 
-    /// <summary>The time between pings: half of <see cref="Timeout"/>; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
-    /// after the watchdog was disabled with <see cref="ChangeTimeout"/>.</summary>
+    /// <summary>The time between pings: half of <see cref="Timeout"/>, at least 10 ms (see the remarks on
+    /// the class); <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> after the watchdog was
+    /// disabled with <see cref="ChangeTimeout"/>.</summary>
     public TimeSpan Interval => IntervalFor(Timeout);
 
     /// <summary>How many WATCHDOG=1 pings were sent (queued to the manager).</summary>
@@ -140,7 +155,60 @@ public sealed class WatchdogKeepAlive : IDisposable
     internal static TimeSpan IntervalFor(TimeSpan timeout) =>
         timeout == TimeSpan.Zero || timeout == System.Threading.Timeout.InfiniteTimeSpan
             ? System.Threading.Timeout.InfiniteTimeSpan
-            : timeout / 2;
+            : TimeSpan.FromTicks(Math.Max(timeout.Ticks / 2, MinimumInterval.Ticks));
+
+    /// <summary>
+    /// Starts a keep-alive (<see cref="Watchdog.StartKeepAlive"/>). Starting its thread fails in two ways
+    /// the runtime does not name: pthread_create failing is reported as OutOfMemoryException, and without
+    /// a free descriptor, loading an assembly the new code needs (the System.Threading.Thread facade, on
+    /// first use) is a FileNotFoundException. Either becomes an <see cref="SdDaemonException"/> that says
+    /// what ran out (no ThreadStartException here: naming it would itself need that facade).
+    /// </summary>
+    internal static WatchdogKeepAlive Start(TimeSpan timeout, Func<bool>? isHealthy, NotifyChannel channel)
+    {
+        try
+        {
+            return new WatchdogKeepAlive(timeout, isHealthy, channel);
+        }
+        catch (Exception e) when (e is OutOfMemoryException or FileNotFoundException or FileLoadException)
+        {
+            int errno = DescriptorShortage();
+            if (errno == 0 && e is not OutOfMemoryException)
+            {
+                throw; // an assembly really missing
+            }
+
+            throw ThreadFailed(errno, e);
+        }
+    }
+
+    /// <summary>EMFILE or ENFILE when no descriptor can be opened now (a probe socket), else 0.</summary>
+    private static int DescriptorShortage()
+    {
+        try
+        {
+            int probe = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+            int errno = probe < 0 ? Libc.LastErrno : 0;
+            Libc.CloseQuietly(probe);
+            return errno is Errno.EMFILE or Errno.ENFILE ? errno : 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or FileNotFoundException or FileLoadException)
+        {
+            return Errno.EMFILE; // not even libc or an interop facade could be opened: nothing can be
+        }
+    }
+
+    /// <summary>The error for a keep-alive thread that could not be started, with what ran out:
+    /// descriptors (EMFILE, ENFILE) or threads and memory (EAGAIN: RLIMIT_NPROC, threads-max).</summary>
+    private static SdDaemonException ThreadFailed(int errno, Exception inner)
+    {
+        string what = errno is Errno.EMFILE or Errno.ENFILE
+            ? $"the process has no free file descriptor (errno {errno}: {(errno == Errno.EMFILE ? "too many open files" : "too many open files in the system")}); raise LimitNOFILE= or close descriptors"
+            : $"the system refused a new thread (threads or memory exhausted; the runtime said {inner.GetType().Name})";
+        return new SdDaemonException(
+            $"The watchdog keep-alive thread could not be started: {what}. No ping was sent.",
+            errno is Errno.EMFILE or Errno.ENFILE ? errno : Errno.EAGAIN);
+    }
 
     private static void ValidateTimeout(TimeSpan timeout, string name) =>
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, name);
@@ -154,50 +222,52 @@ public sealed class WatchdogKeepAlive : IDisposable
                 TimeSpan interval = IntervalFor(_timeout);
 
                 // The next ping is due one interval after this one began: a slow health check or a
-                // send that waits for room must not stretch the gap between pings past the interval.
-                long deadline = interval == System.Threading.Timeout.InfiniteTimeSpan
+                // ping retried on a full queue must not stretch the gap between pings past the interval.
+                long due = interval == System.Threading.Timeout.InfiniteTimeSpan
                     ? long.MaxValue
-                    : System.Environment.TickCount64 + (long)Math.Max(1, interval.TotalMilliseconds);
+                    : System.Environment.TickCount64 + (long)interval.TotalMilliseconds;
                 if (interval != System.Threading.Timeout.InfiniteTimeSpan)
                 {
-                    Monitor.Exit(_gate);
-                    try
-                    {
-                        PingIfHealthy();
-                    }
-                    finally
-                    {
-                        Monitor.Enter(_gate);
-                    }
+                    PingIfHealthy(due);
                 }
 
                 // Sleep until then, or until Dispose or a timeout change wakes us.
-                while (!_stopping && !_wake)
-                {
-                    long left = deadline - System.Environment.TickCount64;
-                    if (left <= 0)
-                    {
-                        break;
-                    }
-
-                    Monitor.Wait(_gate, deadline == long.MaxValue ? -1 : (int)Math.Min(left, int.MaxValue));
-                }
-
+                WaitUntil(due);
                 _wake = false;
             }
         }
     }
 
-    private void PingIfHealthy()
+    /// <summary>Monitor.Wait until <paramref name="until"/> (TickCount64), Dispose or a timeout change.
+    /// Called with the lock held.</summary>
+    private void WaitUntil(long until)
     {
+        while (!_stopping && !_wake)
+        {
+            long left = until - System.Environment.TickCount64;
+            if (left <= 0)
+            {
+                return;
+            }
+
+            Monitor.Wait(_gate, until == long.MaxValue ? -1 : (int)Math.Min(left, int.MaxValue));
+        }
+    }
+
+    /// <summary>One ping, if healthy: sent at once, and on a full queue tried again until it gets
+    /// through or <paramref name="due"/> (see the remarks on the class). Called with the lock held;
+    /// the health check and the sends run outside it.</summary>
+    private void PingIfHealthy(long due)
+    {
+        Monitor.Exit(_gate);
         bool healthy;
         try
         {
-            healthy = _isHealthy?.Invoke() ?? true;
+            healthy = IsHealthy();
         }
-        catch (Exception)
+        finally
         {
-            healthy = false; // a health check that throws is not a healthy daemon
+            Monitor.Enter(_gate);
         }
 
         if (!healthy)
@@ -206,31 +276,66 @@ public sealed class WatchdogKeepAlive : IDisposable
             return;
         }
 
-        NotifyResult result;
+        int retry = FirstRetryMilliseconds;
+        while (!_stopping && !_wake)
+        {
+            Monitor.Exit(_gate);
+            NotifyResult result;
+            try
+            {
+                result = SendPing();
+            }
+            finally
+            {
+                Monitor.Enter(_gate);
+            }
+
+            _lastResult = result;
+            if (result.IsSent)
+            {
+                Interlocked.Increment(ref _pings);
+                return;
+            }
+
+            if (result.Errno != Errno.EAGAIN || System.Environment.TickCount64 >= due)
+            {
+                return; // a real failure, or the next ping is due: it starts afresh
+            }
+
+            // The manager's queue is full: wait here, where Dispose wakes us, rather than in the send.
+            WaitUntil(Math.Min(due, System.Environment.TickCount64 + retry));
+            retry = Math.Min(retry * 2, LongestRetryMilliseconds);
+        }
+    }
+
+    private bool IsHealthy()
+    {
         try
         {
-            result = _channel.Send(Notification.Watchdog);
+            return _isHealthy?.Invoke() ?? true;
+        }
+        catch (Exception)
+        {
+            return false; // a health check that throws is not a healthy daemon
+        }
+    }
+
+    private NotifyResult SendPing()
+    {
+        try
+        {
+            return _channel.SendWithoutWaiting(Notification.Watchdog);
         }
         catch (ObjectDisposedException)
         {
             // The channel was disposed before this keep-alive (for example `using` declarations in
             // the reverse order). An exception here would end the process (an unhandled exception on
             // a dedicated thread); record it and keep going until Dispose, pinging nothing.
-            result = NotifyResult.Failure(Errno.EBADF, "the notify channel was disposed before the watchdog keep-alive");
+            return NotifyResult.Failure(Errno.EBADF, "the notify channel was disposed before the watchdog keep-alive");
         }
         catch (Exception e)
         {
-            result = NotifyResult.Failure(Errno.EIO, $"sending WATCHDOG=1 threw {e.GetType().Name}: {e.Message}");
-        }
-
-        if (result.IsSent)
-        {
-            Interlocked.Increment(ref _pings);
-        }
-
-        lock (_gate)
-        {
-            _lastResult = result;
+            return NotifyResult.Failure(Errno.EIO, $"sending WATCHDOG=1 threw {e.GetType().Name}: {e.Message}");
         }
     }
 }

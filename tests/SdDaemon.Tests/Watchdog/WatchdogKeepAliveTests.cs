@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SdDaemon.Testing;
+using SdDaemon.Tests.Support;
 using Xunit;
 
 namespace SdDaemon.Tests.Watchdog;
@@ -215,5 +216,92 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         Assert.Equal(0, keeper.PingCount);
         Assert.True(keeper.SkippedCount >= 2);
         Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Fact]
+    public void W6_a_tiny_timeout_pings_every_10_ms_at_most_not_every_millisecond()
+    {
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(2), channel: _channel);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), keeper.Interval);
+        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(500));
+
+        // 500 ms at 10 ms: about 50 (fewer on a busy machine); every 1 ms would be about 500.
+        Assert.InRange(pings.Count, 5, 60);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), WatchdogKeepAlive.IntervalFor(TimeSpan.FromTicks(1)));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), WatchdogKeepAlive.IntervalFor(TimeSpan.FromMilliseconds(20)));
+        Assert.Equal(TimeSpan.FromMilliseconds(15), WatchdogKeepAlive.IntervalFor(TimeSpan.FromMilliseconds(30)));
+    }
+
+    [Fact]
+    public void W6_dispose_is_prompt_while_a_ping_finds_the_managers_queue_full()
+    {
+        // The manager's queue is full and nobody reads it: sends from another channel fill it.
+        using var filler = NotifyChannel.Create(_receiver.NotifySocket);
+        filler.SendTimeout = TimeSpan.Zero;
+        int queued = 0;
+        while (filler.Send(Notification.Status("filler")).IsSent)
+        {
+            queued++;
+        }
+
+        Assert.True(queued > 0);
+        _channel.SendTimeout = TimeSpan.FromSeconds(5); // a send that waited for room would hold Dispose this long
+        WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), channel: _channel);
+        var clock = Stopwatch.StartNew();
+        while (keeper.LastResult.Errno != 11 && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.Equal(11, keeper.LastResult.Errno); // EAGAIN: the ping found the queue full
+        Thread.Sleep(50); // it is now waiting to try again
+        clock.Restart();
+        keeper.Dispose();
+        TimeSpan took = clock.Elapsed;
+        Assert.True(took < TimeSpan.FromMilliseconds(200), $"Dispose took {took}");
+
+        // No ping was queued, and none follows once there is room again.
+        int watchdog = 0;
+        while (_receiver.Receive(TimeSpan.Zero) is { } m)
+        {
+            watchdog += m.Text == "WATCHDOG=1" ? 1 : 0;
+        }
+
+        Assert.Equal(0, watchdog);
+        Assert.Equal(0, keeper.PingCount);
+        Assert.Empty(Collect(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public void W6_a_ping_that_finds_the_queue_full_is_tried_again_and_gets_through_once_there_is_room()
+    {
+        using var filler = NotifyChannel.Create(_receiver.NotifySocket);
+        filler.SendTimeout = TimeSpan.Zero;
+        int queued = 0;
+        while (filler.Send(Notification.Status("filler")).IsSent)
+        {
+            queued++;
+        }
+
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), channel: _channel);
+        Thread.Sleep(100);
+        Assert.Equal(0, keeper.PingCount);
+        for (int i = 0; i < queued; i++)
+        {
+            Assert.Equal("STATUS=filler", _receiver.Receive(TimeSpan.FromSeconds(1))!.Text);
+        }
+
+        // Within the 100 ms retry step, well before the next ping is due (5 s).
+        Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(1))!.Text);
+        Assert.Equal(1, keeper.PingCount);
+    }
+
+    [Fact]
+    public void Without_a_free_descriptor_StartKeepAlive_throws_a_specific_error_not_OutOfMemoryException()
+    {
+        // Process-wide (RLIMIT_NOFILE, every descriptor taken): in a child process.
+        (int exitCode, string output) = TestDaemonChild.Run("keepalive-without-fds");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("keepalive-without-fds: SdDaemonException errno=24: The watchdog keep-alive thread could not be started: the process has no free file descriptor", output, StringComparison.Ordinal);
     }
 }

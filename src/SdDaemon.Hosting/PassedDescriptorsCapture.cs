@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Hosting;
+
+namespace SdDaemon.Hosting;
+
+/// <summary>
+/// Takes the passed descriptors when the host starts: the host resolves its hosted services before it
+/// starts any of them, and this one is registered first, so <see cref="PassedDescriptors"/> exists (the
+/// environment cleaned, the descriptors CLOEXEC) before any hosted service of the application runs or
+/// is even constructed. Without it they stayed inheritable, and LISTEN_* visible to every child, in an
+/// application that never resolves <see cref="ISystemdSockets"/>.
+/// </summary>
+internal sealed class PassedDescriptorsCapture(PassedDescriptors passed) : IHostedService
+{
+    /// <summary>How many descriptors were taken (for tests and diagnostics).</summary>
+    public int Count => passed.Result.Count;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
