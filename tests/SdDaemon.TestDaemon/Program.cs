@@ -8,7 +8,8 @@
 //   status-burst=N (STATUS=burst 1 .. STATUS=burst N as fast as possible)
 //   status-as-child=TEXT (STATUS=TEXT sent with a child's pid in SCM_CREDENTIALS)
 //   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
-//   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
+//   show=UNIT:PROPERTY (what `systemctl show` of the manager running this says now) | exit=N
+//   booted (ServiceManager.Booted)
 //   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
 //     the environment and the fds a child process holds to FILE)
 //   serve=NAME (the first passed fd named NAME: a listening stream socket accepts one connection and
@@ -66,6 +67,7 @@ foreach (string step in args)
         "ready-unset" => Notification.Ready.Send(unsetEnvironment: true).ToString(),
         "child-env" => ChildEnvironment(arg),
         "show" => Show(arg),
+        "booted" => ServiceManager.Booted.ToString(),
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
         "mainpid-child" => MainPidChild(),
@@ -272,7 +274,9 @@ string Await(string path)
 string Show(string arg)
 {
     string[] parts = arg.Split(':');
-    var info = new ProcessStartInfo("systemctl", ["--user", "show", parts[0], "-p", parts[1], "--value"]) { RedirectStandardOutput = true, UseShellExecute = false };
+    // The user manager sets MANAGERPID for its services (systemd.exec(5)); PID 1 does not.
+    string scope = Environment.GetEnvironmentVariable("MANAGERPID") is null ? "--system" : "--user";
+    var info = new ProcessStartInfo("systemctl", [scope, "show", parts[0], "-p", parts[1], "--value"]) { RedirectStandardOutput = true, UseShellExecute = false };
     using Process process = Process.Start(info)!;
     string value = process.StandardOutput.ReadToEnd().Trim();
     process.WaitForExit();

@@ -182,6 +182,10 @@ public abstract class Pid1Container : IRealManager, IDisposable
     public string WaitForProperty(string unit, string property, string expected, TimeSpan timeout) =>
         RealManager.WaitForProperty(this, unit, property, expected, timeout);
 
+    public int ManagerPidSeenByServices => 1;
+
+    public string CreateSharedDirectory(string prefix) => RealManager.CreateSharedDirectory(ScratchDirectory, prefix);
+
     public void Cleanup(string unit)
     {
         Systemctl("stop", unit);
