@@ -10,6 +10,8 @@
 //   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
 //   show=UNIT:PROPERTY (what `systemctl show` of the manager running this says now) | exit=N
 //   booted (ServiceManager.Booted)
+//   reload-on-hup=now|stale (on SIGHUP: RELOADING=1 with MONOTONIC_USEC of now, or of 1 µs after
+//     boot, then READY=1: Type=notify-reload)
 //   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
 //     the environment and the fds a child process holds to FILE)
 //   serve=NAME (the first passed fd named NAME: a listening stream socket accepts one connection and
@@ -68,6 +70,7 @@ foreach (string step in args)
         "child-env" => ChildEnvironment(arg),
         "show" => Show(arg),
         "booted" => ServiceManager.Booted.ToString(),
+        "reload-on-hup" => ReloadOnHangup(arg == "stale"),
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
         "mainpid-child" => MainPidChild(),
@@ -281,6 +284,18 @@ string Show(string arg)
     string value = process.StandardOutput.ReadToEnd().Trim();
     process.WaitForExit();
     return value;
+}
+
+string ReloadOnHangup(bool stale)
+{
+    keep.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+    {
+        context.Cancel = true;
+        NotifyState timestamp = stale ? NotifyState.MonotonicUsec(1) : NotifyState.MonotonicUsec();
+        Console.WriteLine("reloading: " + new Notification(NotifyState.Reloading, timestamp).Send());
+        Console.WriteLine("reloaded: " + Notification.Ready.Send());
+    }));
+    return "registered";
 }
 
 string MainPidChild()

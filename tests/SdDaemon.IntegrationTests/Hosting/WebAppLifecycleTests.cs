@@ -20,7 +20,7 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
     private string Environ(string pid) =>
         (RealManager.ReadProc(manager, int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), "environ") ?? "").Replace('\0', '\n');
 
-    private static string[] WebApp(int port) =>
+    internal static string[] WebApp(int port) =>
         [TestDaemon.DotnetPath, Path.Combine(AppContext.BaseDirectory, "WebApp.dll"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)];
 
     [RealManagerFact]
@@ -330,7 +330,7 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -338,7 +338,7 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
     }
 
     /// <summary>A minimal HTTP/1.0 GET on a new connection; the body.</summary>
-    private static string Get(int port, string path = "/")
+    internal static string Get(int port, string path = "/")
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 10_000, SendTimeout = 10_000 };
         socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
