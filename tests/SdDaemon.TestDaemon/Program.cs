@@ -10,6 +10,8 @@
 //   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
 //   show=UNIT:PROPERTY (what `systemctl show` of the manager running this says now) | exit=N
 //   booted (ServiceManager.Booted)
+//   failure (ERRNO=22, BUSERROR=, VARLINKERROR=, EXIT_STATUS=3 in one message) | restart-reset (RESTART_RESET=1)
+//   notify-access=none|main|exec|all (NOTIFYACCESS=)
 //   reload-on-hup=now|stale (on SIGHUP: RELOADING=1 with MONOTONIC_USEC of now, or of 1 µs after
 //     boot, then READY=1: Type=notify-reload)
 //   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
@@ -70,6 +72,10 @@ foreach (string step in args)
         "child-env" => ChildEnvironment(arg),
         "show" => Show(arg),
         "booted" => ServiceManager.Booted.ToString(),
+        "failure" => new Notification(NotifyState.Errno(22), NotifyState.BusError("org.freedesktop.DBus.Error.TimedOut"),
+            NotifyState.VarlinkError("org.varlink.service.InvalidParameter"), NotifyState.ExitStatus(3)).Send().ToString(),
+        "restart-reset" => new Notification(NotifyState.RestartReset).Send().ToString(),
+        "notify-access" => new Notification(NotifyState.NotifyAccessChange(Enum.Parse<NotifyAccess>(arg, ignoreCase: true))).Send().ToString(),
         "reload-on-hup" => ReloadOnHangup(arg == "stale"),
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
@@ -250,6 +256,8 @@ string StatusAsChild(string text)
 {
     using var child = Process.Start(new ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
     NotifyResult sent = new Notification(NotifyState.Status(text)) { Pid = child.Id }.Send();
+    // The manager attributes the message by the pid while it processes it: the child must live until then.
+    Notification.Barrier(TimeSpan.FromSeconds(5));
     child.Kill();
     child.WaitForExit();
     return $"{child.Id} {sent}";
