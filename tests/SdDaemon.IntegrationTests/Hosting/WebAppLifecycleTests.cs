@@ -337,10 +337,12 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    /// <summary>A minimal HTTP/1.0 GET on a new connection; the body.</summary>
+    /// <summary>A minimal HTTP/1.0 GET on a new connection; the body. 30 s for an answer: the first
+    /// request to a socket unit waits for .NET to start, which took over 10 s with four managers'
+    /// tests side by side on a loaded 2-core machine.</summary>
     internal static string Get(int port, string path = "/")
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 10_000, SendTimeout = 10_000 };
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 30_000, SendTimeout = 30_000 };
         socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
         socket.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"));
         var response = new StringBuilder();
