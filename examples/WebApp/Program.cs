@@ -7,6 +7,7 @@
 //   GET /child       runs `ls -l /proc/self/fd` and `env` as child processes: what a child inherits
 //                    (no listening socket, no LISTEN_*, no NOTIFY_SOCKET)
 //   GET /slow?ms=N   answers after N ms: in-flight work that a stop lets finish
+//   GET /fail-next-reload  the next reload (SIGHUP, `systemctl reload` with Type=notify-reload) fails
 // Usage: WebApp [--port N] [--drain SECONDS] [--shutdown-timeout SECONDS]
 //   --port              default 8080; ignored when a socket is passed
 //   --drain             lame-duck period after SIGTERM: STOPPING=1 and STATUS=draining, still serving (default 0)
@@ -29,6 +30,8 @@ builder.Services.AddSdDaemon(options =>
 });
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(shutdownTimeout));
 var health = new AppHealth();
+var reloads = new FailingReload();
+builder.Services.AddSingleton<IReloadHandler>(reloads);
 builder.Services.AddHealthChecks().AddCheck("app", () => health.Sick ? HealthCheckResult.Unhealthy("asked to be sick") : HealthCheckResult.Healthy());
 Socket? listener = null;
 builder.WebHost.ConfigureKestrel(kestrel =>
@@ -79,6 +82,11 @@ app.MapGet("/sick", () =>
     health.Sick = true;
     return "sick\n";
 });
+app.MapGet("/fail-next-reload", () =>
+{
+    reloads.FailNext = true;
+    return "the next reload fails\n";
+});
 app.MapGet("/slow", async (int ms) =>
 {
     await Task.Delay(ms);
@@ -116,6 +124,24 @@ static string RunChild(string program, params string[] arguments)
 internal sealed class AppHealth
 {
     public volatile bool Sick;
+}
+
+/// <summary>Application code run on every reload; fails once when asked to, to show what a failed
+/// reload looks like from the manager's side.</summary>
+internal sealed class FailingReload : IReloadHandler
+{
+    public volatile bool FailNext;
+
+    public Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        if (FailNext)
+        {
+            FailNext = false;
+            throw new InvalidOperationException("asked to fail");
+        }
+
+        return Task.CompletedTask;
+    }
 }
 
 internal static partial class Log

@@ -8,7 +8,12 @@
 //   status-burst=N (STATUS=burst 1 .. STATUS=burst N as fast as possible)
 //   status-as-child=TEXT (STATUS=TEXT sent with a child's pid in SCM_CREDENTIALS)
 //   ready-unset (READY=1 with unsetEnvironment) | child-env=FILE (a child's `env` output to FILE)
-//   show=UNIT:PROPERTY (what `systemctl --user show` says now) | exit=N
+//   show=UNIT:PROPERTY (what `systemctl show` of the manager running this says now) | exit=N
+//   booted (ServiceManager.Booted)
+//   failure (ERRNO=22, BUSERROR=, VARLINKERROR=, EXIT_STATUS=3 in one message) | restart-reset (RESTART_RESET=1)
+//   notify-access=none|main|exec|all (NOTIFYACCESS=)
+//   reload-on-hup=now|stale (on SIGHUP: RELOADING=1 with MONOTONIC_USEC of now, or of 1 µs after
+//     boot, then READY=1: Type=notify-reload)
 //   activation=FILE (ListenFds.Get(unsetEnvironment: true); write outcome, each fd, the LISTEN_* left in
 //     the environment and the fds a child process holds to FILE)
 //   listen-fds-cover (set LISTEN_FDS to the number of consecutive open fds from 3 on: every one the
@@ -77,6 +82,12 @@ foreach (string step in args)
         "ready-unset" => Notification.Ready.Send(unsetEnvironment: true).ToString(),
         "child-env" => ChildEnvironment(arg),
         "show" => Show(arg),
+        "booted" => ServiceManager.Booted.ToString(),
+        "failure" => new Notification(NotifyState.Errno(22), NotifyState.BusError("org.freedesktop.DBus.Error.TimedOut"),
+            NotifyState.VarlinkError("org.varlink.service.InvalidParameter"), NotifyState.ExitStatus(3)).Send().ToString(),
+        "restart-reset" => new Notification(NotifyState.RestartReset).Send().ToString(),
+        "notify-access" => new Notification(NotifyState.NotifyAccessChange(Enum.Parse<NotifyAccess>(arg, ignoreCase: true))).Send().ToString(),
+        "reload-on-hup" => ReloadOnHangup(arg == "stale"),
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
         "mainpid-child" => MainPidChild(),
@@ -291,6 +302,8 @@ string StatusAsChild(string text)
 {
     using var child = Process.Start(new ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
     NotifyResult sent = new Notification(NotifyState.Status(text)) { Pid = child.Id }.Send();
+    // The manager attributes the message by the pid while it processes it: the child must live until then.
+    Notification.Barrier(TimeSpan.FromSeconds(5));
     child.Kill();
     child.WaitForExit();
     return $"{child.Id} {sent}";
@@ -318,11 +331,25 @@ string Await(string path)
 string Show(string arg)
 {
     string[] parts = arg.Split(':');
-    var info = new ProcessStartInfo("systemctl", ["--user", "show", parts[0], "-p", parts[1], "--value"]) { RedirectStandardOutput = true, UseShellExecute = false };
+    // The user manager sets MANAGERPID for its services (systemd.exec(5)); PID 1 does not.
+    string scope = Environment.GetEnvironmentVariable("MANAGERPID") is null ? "--system" : "--user";
+    var info = new ProcessStartInfo("systemctl", [scope, "show", parts[0], "-p", parts[1], "--value"]) { RedirectStandardOutput = true, UseShellExecute = false };
     using Process process = Process.Start(info)!;
     string value = process.StandardOutput.ReadToEnd().Trim();
     process.WaitForExit();
     return value;
+}
+
+string ReloadOnHangup(bool stale)
+{
+    keep.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+    {
+        context.Cancel = true;
+        NotifyState timestamp = stale ? NotifyState.MonotonicUsec(1) : NotifyState.MonotonicUsec();
+        Console.WriteLine("reloading: " + new Notification(NotifyState.Reloading, timestamp).Send());
+        Console.WriteLine("reloaded: " + Notification.Ready.Send());
+    }));
+    return "registered";
 }
 
 string MainPidChild()

@@ -51,7 +51,10 @@ public sealed class NotifyState
     /// With Type=notify-reload (systemd 253) it must go with <see cref="MonotonicUsec()"/>; see <see cref="Notification.Reloading"/>.</summary>
     public static NotifyState Reloading { get; } = new("RELOADING", "1");
 
-    /// <summary><c>STOPPING=1</c> (systemd 217): shutdown started.</summary>
+    /// <summary><c>STOPPING=1</c> (systemd 217): shutdown started. Since systemd 259 it is final: no later
+    /// READY=1 takes the unit back to running, and if the process has not exited within TimeoutStopSec=
+    /// of it the manager kills what remains. A lame duck (SdDaemon.Hosting's DrainDelay) that sends it
+    /// first and serves on has TimeoutStopSec= for the drain and the shutdown together.</summary>
     public static NotifyState Stopping { get; } = new("STOPPING", "1");
 
     /// <summary><c>WATCHDOG=1</c>: the keep-alive ping.</summary>
@@ -69,6 +72,11 @@ public sealed class NotifyState
 
     /// <summary><c>FDPOLL=0</c> (systemd 246): do not drop stored descriptors when they report POLLHUP or POLLERR.</summary>
     public static NotifyState FdPollDisabled { get; } = new("FDPOLL", "0");
+
+    /// <summary><c>RESTART_RESET=1</c> (systemd 258): reset the unit's restart counter (NRestarts), so that
+    /// with RestartSteps= and RestartMaxDelaySec= the next restart waits RestartSec= again. Send it once the
+    /// service is healthy after a restart. Older managers ignore it (spec N-8).</summary>
+    public static NotifyState RestartReset { get; } = new("RESTART_RESET", "1");
 
     /// <summary><c>BARRIER=1</c> (systemd 246): only ever sent alone, by <see cref="Notification.Barrier"/>.</summary>
     internal static NotifyState Barrier { get; } = new("BARRIER", "1");
@@ -137,6 +145,23 @@ public sealed class NotifyState
         }
 
         return new NotifyState("BUSERROR", name);
+    }
+
+    /// <summary><c>VARLINKERROR=name</c> (systemd 257): the daemon failed with this Varlink error, for
+    /// example <c>org.varlink.service.InvalidParameter</c>; the manager shows it as StatusVarlinkError.
+    /// Older managers ignore it (spec N-8).</summary>
+    /// <exception cref="ArgumentException">Not a Varlink error name: an interface name (two or more
+    /// dot-separated elements of letters, digits and inner dashes, starting with a letter) followed by
+    /// <c>.</c> and a name of letters and digits starting with an upper-case letter.</exception>
+    public static NotifyState VarlinkError(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!IsValidVarlinkErrorName(name))
+        {
+            throw new ArgumentException($"'{name}' is not a Varlink error name (an interface name such as org.example.service, then '.' and a name such as InvalidParameter, at most 255 characters).", nameof(name));
+        }
+
+        return new NotifyState("VARLINKERROR", name);
     }
 
     /// <summary><c>EXIT_STATUS=n</c> (systemd 254): the exit status the daemon is about to exit with (informational).</summary>
@@ -314,6 +339,49 @@ public sealed class NotifyState
             foreach (char c in element)
             {
                 if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The Varlink specification's grammar: interface <c>[A-Za-z]([-]*[A-Za-z0-9])*(\.[A-Za-z0-9]([-]*[A-Za-z0-9])*)+</c>,
+    /// then <c>.</c> and a member name <c>[A-Z][A-Za-z0-9]*</c>.</summary>
+    private static bool IsValidVarlinkErrorName(string name)
+    {
+        int dot = name.LastIndexOf('.');
+        if (name.Length > 255 || dot <= 0 || dot == name.Length - 1 || !char.IsAsciiLetterUpper(name[dot + 1]))
+        {
+            return false;
+        }
+
+        foreach (char c in name.AsSpan(dot + 1))
+        {
+            if (!char.IsAsciiLetterOrDigit(c))
+            {
+                return false;
+            }
+        }
+
+        string[] elements = name[..dot].Split('.');
+        if (elements.Length < 2 || !char.IsAsciiLetter(elements[0][0]))
+        {
+            return false;
+        }
+
+        foreach (string element in elements)
+        {
+            if (element.Length == 0 || element[0] == '-' || element[^1] == '-')
+            {
+                return false;
+            }
+
+            foreach (char c in element)
+            {
+                if (!(char.IsAsciiLetterOrDigit(c) || c == '-'))
                 {
                     return false;
                 }

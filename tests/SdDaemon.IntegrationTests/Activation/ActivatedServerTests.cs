@@ -8,10 +8,9 @@ using Xunit;
 
 namespace SdDaemon.IntegrationTests.Activation;
 
-/// <summary>examples/ActivatedServer under the real systemd 252 manager: served connections and
+/// <summary>examples/ActivatedServer under a real manager (every manager of the matrix): served connections and
 /// zero refused connections across <c>systemctl restart</c>.</summary>
-[Collection(SystemdCollection.Name)]
-public sealed class ActivatedServerTests(SystemdUserManager manager)
+public abstract class ActivatedServerTests(IRealManager manager)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -84,7 +83,7 @@ public sealed class ActivatedServerTests(SystemdUserManager manager)
         Assert.Contains(hammer.Greetings.Keys, g => g.EndsWith($"({expectedOrigin})", StringComparison.Ordinal));
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void Without_a_socket_unit_the_fd_store_keeps_the_listener_and_restarts_refuse_no_connection()
     {
         manager.EnsureRunning();
@@ -108,7 +107,7 @@ public sealed class ActivatedServerTests(SystemdUserManager manager)
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void With_a_socket_unit_it_is_activated_by_a_connection_and_restarts_refuse_no_connection()
     {
         manager.EnsureRunning();
@@ -133,3 +132,15 @@ public sealed class ActivatedServerTests(SystemdUserManager manager)
         }
     }
 }
+
+[Collection(SystemdCollection.Name)]
+public sealed class ActivatedServerTestsUserManager(SystemdUserManager manager) : ActivatedServerTests(manager);
+
+[Collection(Pid1Systemd252Collection.Name)]
+public sealed class ActivatedServerTests252(Systemd252Pid1 manager) : ActivatedServerTests(manager);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class ActivatedServerTests257(Systemd257Pid1 manager) : ActivatedServerTests(manager);
+
+[Collection(Pid1Systemd262Collection.Name)]
+public sealed class ActivatedServerTests262(Systemd262Pid1 manager) : ActivatedServerTests(manager);

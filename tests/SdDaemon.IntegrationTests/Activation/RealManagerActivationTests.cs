@@ -7,19 +7,11 @@ using Xunit;
 
 namespace SdDaemon.IntegrationTests.Activation;
 
-/// <summary>Socket units and the fd store of the real systemd 252 user manager.</summary>
-[Collection(SystemdCollection.Name)]
-public sealed class RealManagerActivationTests(SystemdUserManager manager) : IDisposable
+/// <summary>Socket units and the fd store of a real manager (every manager of the matrix).</summary>
+public abstract class RealManagerActivationTests(IRealManager manager) : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private readonly string _dir = CreateDirectory();
-
-    private static string CreateDirectory()
-    {
-        string dir = Directory.CreateTempSubdirectory("sdd-rma-").FullName;
-        File.SetUnixFileMode(dir, (UnixFileMode)0x1ff);
-        return dir;
-    }
+    private readonly string _dir = manager.CreateSharedDirectory("sdd-rma-");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -64,7 +56,7 @@ public sealed class RealManagerActivationTests(SystemdUserManager manager) : IDi
         throw new TimeoutException($"{path}: [{string.Join(" | ", lines)}]");
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public async Task L8_a_socket_unit_with_FileDescriptorName_passes_web_and_the_daemon_serves_it()
     {
         manager.EnsureRunning();
@@ -102,7 +94,7 @@ public sealed class RealManagerActivationTests(SystemdUserManager manager) : IDi
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public async Task L8_after_a_restart_the_stored_fd_follows_the_socket_units_fd_with_its_name()
     {
         manager.EnsureRunning();
@@ -141,3 +133,15 @@ public sealed class RealManagerActivationTests(SystemdUserManager manager) : IDi
         }
     }
 }
+
+[Collection(SystemdCollection.Name)]
+public sealed class RealManagerActivationTestsUserManager(SystemdUserManager manager) : RealManagerActivationTests(manager);
+
+[Collection(Pid1Systemd252Collection.Name)]
+public sealed class RealManagerActivationTests252(Systemd252Pid1 manager) : RealManagerActivationTests(manager);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class RealManagerActivationTests257(Systemd257Pid1 manager) : RealManagerActivationTests(manager);
+
+[Collection(Pid1Systemd262Collection.Name)]
+public sealed class RealManagerActivationTests262(Systemd262Pid1 manager) : RealManagerActivationTests(manager);

@@ -8,16 +8,22 @@ using Xunit;
 
 namespace SdDaemon.IntegrationTests.Hosting;
 
-/// <summary>examples/WebApp (Kestrel + SdDaemon.Hosting) under the real systemd 252 user manager.</summary>
-[Collection(SystemdCollection.Name)]
-public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInNamespace journald)
+/// <summary>examples/WebApp (Kestrel + SdDaemon.Hosting) under a real manager (every manager of the matrix).</summary>
+public abstract class WebAppLifecycleTests(IRealManager manager)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private static string[] WebApp(int port) =>
+    /// <summary>Makes sure a journald serves the manager's services (PID 1 runs its own).</summary>
+    protected virtual void EnsureJournal() => manager.EnsureRunning();
+
+    /// <summary>/proc/PID/environ where the service runs, one variable a line.</summary>
+    private string Environ(string pid) =>
+        (RealManager.ReadProc(manager, int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), "environ") ?? "").Replace('\0', '\n');
+
+    internal static string[] WebApp(int port) =>
         [TestDaemon.DotnetPath, Path.Combine(AppContext.BaseDirectory, "WebApp.dll"), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)];
 
-    [SystemdFact]
+    [RealManagerFact]
     public void Start_READY_status_two_restarts_with_the_listener_kept_then_stop_with_exit_0()
     {
         manager.EnsureRunning();
@@ -25,7 +31,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         string unit = TestDaemon.UniqueUnit("webapp");
         try
         {
-            string exitFile = Path.Combine(Directory.CreateTempSubdirectory("sdd-webapp-").FullName, "exit");
+            string exitFile = Path.Combine(manager.CreateSharedDirectory("sdd-webapp-"), "exit");
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main", "-p", "FileDescriptorStoreMax=1",
                 "-p", $"ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS >> {exitFile}'",
                 .. WebApp(port)]).EnsureSuccess("systemd-run");
@@ -90,8 +96,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
             Assert.Contains($"hello from {secondPid}\n", servedBy);
             Assert.Contains($"hello from {thirdPid}\n", servedBy);
             Assert.True(served > 10, $"served {served}");
-            string environ = File.ReadAllText($"/proc/{thirdPid}/environ").Replace('\0', ' ');
-            Assert.Contains("LISTEN_FDNAMES=web", environ);
+            Assert.Contains("LISTEN_FDNAMES=web\n", Environ(thirdPid), StringComparison.Ordinal);
             Assert.Equal("1", manager.Property(unit, "NFileDescriptorStore"));
 
             // SIGTERM: STOPPING=1, the host stops, the process exits 0.
@@ -106,7 +111,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void An_unhealthy_app_stops_pinging_and_the_watchdog_restarts_it_with_its_listener()
     {
         manager.EnsureRunning();
@@ -137,7 +142,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void Started_by_its_socket_unit_it_serves_the_passed_socket_and_children_inherit_neither_it_nor_LISTEN_or_NOTIFY_SOCKET()
     {
         manager.EnsureRunning();
@@ -156,8 +161,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
             Assert.Equal($"hello from {pid}\n", body);
             Assert.Equal("active", manager.WaitForProperty(unit + ".service", "ActiveState", "active", Patience));
             Assert.Equal("serving", manager.Property(unit + ".service", "StatusText"));
-            string environ = File.ReadAllText($"/proc/{pid}/environ").Replace('\0', '\n');
-            Assert.Contains("LISTEN_FDNAMES=web\n", environ, StringComparison.Ordinal);
+            Assert.Contains("LISTEN_FDNAMES=web\n", Environ(pid), StringComparison.Ordinal);
             // It served the passed socket, not one of its own on --port.
             Assert.Throws<SocketException>(() => Get(port + 1));
 
@@ -192,10 +196,10 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void With_stderr_the_journal_the_host_logs_natively_through_SdDaemon_Logging_and_the_console_provider_is_gone()
     {
-        journald.EnsureStarted(manager);
+        EnsureJournal();
         int port = FreePort();
         string unit = TestDaemon.UniqueUnit("weblog");
         try
@@ -231,7 +235,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void Stop_is_a_lame_duck_that_still_serves_then_it_refuses_new_connections_while_in_flight_work_finishes_then_exit_0()
     {
         manager.EnsureRunning();
@@ -239,7 +243,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         string unit = TestDaemon.UniqueUnit("webstop");
         try
         {
-            string exitFile = Path.Combine(Directory.CreateTempSubdirectory("sdd-webstop-").FullName, "exit");
+            string exitFile = Path.Combine(manager.CreateSharedDirectory("sdd-webstop-"), "exit");
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify",
                 "-p", $"ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS >> {exitFile}'",
                 .. WebApp(port), "--drain", "1.5"]).EnsureSuccess("systemd-run");
@@ -278,7 +282,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void In_flight_work_longer_than_the_shutdown_timeout_is_cut_off_and_the_process_still_exits_0_in_time()
     {
         manager.EnsureRunning();
@@ -286,7 +290,7 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         string unit = TestDaemon.UniqueUnit("webcut");
         try
         {
-            string exitFile = Path.Combine(Directory.CreateTempSubdirectory("sdd-webcut-").FullName, "exit");
+            string exitFile = Path.Combine(manager.CreateSharedDirectory("sdd-webcut-"), "exit");
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "TimeoutStopSec=20",
                 "-p", $"ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS >> {exitFile}'",
                 .. WebApp(port), "--shutdown-timeout", "1"]).EnsureSuccess("systemd-run");
@@ -326,17 +330,19 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    /// <summary>A minimal HTTP/1.0 GET on a new connection; the body.</summary>
-    private static string Get(int port, string path = "/")
+    /// <summary>A minimal HTTP/1.0 GET on a new connection; the body. 30 s for an answer: the first
+    /// request to a socket unit waits for .NET to start, which took over 10 s with four managers'
+    /// tests side by side on a loaded 2-core machine.</summary>
+    internal static string Get(int port, string path = "/")
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 10_000, SendTimeout = 10_000 };
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 30_000, SendTimeout = 30_000 };
         socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
         socket.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"));
         var response = new StringBuilder();
@@ -363,3 +369,18 @@ public sealed class WebAppLifecycleTests(SystemdUserManager manager, JournaldInN
 internal sealed class UnansweredException : Exception
 {
 }
+
+[Collection(SystemdCollection.Name)]
+public sealed class WebAppLifecycleTestsUserManager(SystemdUserManager manager, JournaldInNamespace journald) : WebAppLifecycleTests(manager)
+{
+    protected override void EnsureJournal() => journald.EnsureStarted(manager);
+}
+
+[Collection(Pid1Systemd252Collection.Name)]
+public sealed class WebAppLifecycleTests252(Systemd252Pid1 manager) : WebAppLifecycleTests(manager);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class WebAppLifecycleTests257(Systemd257Pid1 manager) : WebAppLifecycleTests(manager);
+
+[Collection(Pid1Systemd262Collection.Name)]
+public sealed class WebAppLifecycleTests262(Systemd262Pid1 manager) : WebAppLifecycleTests(manager);

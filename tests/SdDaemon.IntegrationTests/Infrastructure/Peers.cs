@@ -1,4 +1,6 @@
 using Xunit;
+using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace SdDaemon.IntegrationTests.Infrastructure;
 
@@ -98,5 +100,55 @@ public sealed class PeerFactAttribute : FactAttribute
         {
             Skip = $"{programPath} is not installed";
         }
+    }
+}
+
+/// <summary>
+/// A test written once against <see cref="IRealManager"/> and run by one sealed subclass per
+/// manager of the matrix: skipped where the manager its class runs under (the 252 user manager, or
+/// systemd as PID 1 when the class's constructor takes a <see cref="Pid1Container"/>) cannot run
+/// here, never skipped when <see cref="Peers.Required"/>.
+/// </summary>
+[XunitTestCaseDiscoverer("SdDaemon.IntegrationTests.Infrastructure.RealManagerFactDiscoverer", "SdDaemon.IntegrationTests")]
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class RealManagerFactAttribute : FactAttribute;
+
+/// <summary>Finds <see cref="RealManagerFactAttribute"/> tests; their skip reason depends on the
+/// test class, which a plain attribute cannot see.</summary>
+public sealed class RealManagerFactDiscoverer(IMessageSink diagnosticMessageSink) : FactDiscoverer(diagnosticMessageSink)
+{
+    protected override IXunitTestCase CreateTestCase(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute) =>
+        new RealManagerTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod);
+}
+
+/// <summary>A test case skipped with the reason its class's manager is unavailable.</summary>
+public sealed class RealManagerTestCase : XunitTestCase
+{
+    [Obsolete("Called by the de-serializer only.")]
+    public RealManagerTestCase()
+    {
+    }
+
+    public RealManagerTestCase(IMessageSink diagnosticMessageSink, TestMethodDisplay display, TestMethodDisplayOptions options, ITestMethod testMethod)
+        : base(diagnosticMessageSink, display, options, testMethod)
+    {
+    }
+
+    protected override string? GetSkipReason(IAttributeInfo factAttribute)
+    {
+        if (Peers.Required)
+        {
+            return null;
+        }
+
+        Type testClass = TestMethod.TestClass.Class.ToRuntimeType();
+        bool underPid1 = testClass.GetConstructors()
+            .Any(c => c.GetParameters().Any(p => typeof(Pid1Container).IsAssignableFrom(p.ParameterType)));
+        return (underPid1, Peers.Pid1UnavailableReason, Peers.SystemdUnavailableReason) switch
+        {
+            (true, { } reason, _) => $"systemd as PID 1 unavailable: {reason}",
+            (false, _, { } reason) => $"real systemd unavailable: {reason}",
+            _ => null,
+        };
     }
 }

@@ -124,6 +124,14 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
     public string WaitForProperty(string unit, string property, string expected, TimeSpan timeout) =>
         RealManager.WaitForProperty(this, unit, property, expected, timeout);
 
+    public int ManagerPidSeenByServices => ManagerPid;
+
+    /// <summary>The manager's namespace shares the machine's /tmp: a directory below one temp
+    /// directory of this manager's, removed when it stops.</summary>
+    public string CreateSharedDirectory(string prefix) => RealManager.CreateSharedDirectory(_sharedRoot.Value, prefix);
+
+    private readonly Lazy<string> _sharedRoot = new(() => RealManager.CreateSharedDirectory(null, "sdd-user-shared-"));
+
     /// <summary>Stops a unit and clears its failed state, ignoring errors (cleanup).</summary>
     public void Cleanup(string unit)
     {
@@ -149,6 +157,11 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
             if (RuntimeDirectory.Length > 0)
             {
                 Directory.Delete(RuntimeDirectory, recursive: true);
+            }
+
+            if (_sharedRoot.IsValueCreated)
+            {
+                Directory.Delete(_sharedRoot.Value, recursive: true);
             }
         }
         catch (IOException)

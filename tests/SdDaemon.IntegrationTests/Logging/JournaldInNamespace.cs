@@ -84,12 +84,13 @@ public sealed class JournaldInNamespace : IDisposable
 
     /// <summary>The entries with SYSLOG_IDENTIFIER=<paramref name="identifier"/>, as journalctl -o json
     /// --all shows them (every field, also the large ones), polled until <paramref name="done"/> holds.</summary>
-    public static List<Dictionary<string, string>> Entries(SystemdUserManager manager, string identifier, Func<List<Dictionary<string, string>>, bool> done) =>
+    public static List<Dictionary<string, string>> Entries(IRealManager manager, string identifier, Func<List<Dictionary<string, string>>, bool> done) =>
         Matching(manager, done, "SYSLOG_IDENTIFIER=" + identifier);
 
     /// <summary>The entries that journalctl's <paramref name="matches"/> (FIELD=value) select, polled
-    /// until <paramref name="done"/> holds.</summary>
-    public static List<Dictionary<string, string>> Matching(SystemdUserManager manager, Func<List<Dictionary<string, string>>, bool> done, params string[] matches)
+    /// until <paramref name="done"/> holds: from this journald for the user manager, from the
+    /// container's own journald under PID 1 (journalctl runs where the manager's services run).</summary>
+    public static List<Dictionary<string, string>> Matching(IRealManager manager, Func<List<Dictionary<string, string>>, bool> done, params string[] matches)
     {
         var stopwatch = Stopwatch.StartNew();
         List<Dictionary<string, string>> entries;

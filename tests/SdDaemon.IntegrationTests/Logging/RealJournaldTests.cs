@@ -4,18 +4,21 @@ using Xunit;
 namespace SdDaemon.IntegrationTests.Logging;
 
 /// <summary>
-/// The logging provider under the real systemd 252 user manager, logging to the real systemd-journald
-/// (both in the manager's mount namespace): what journalctl -o json shows, field by field.
+/// The logging provider under a real manager, logging to the real systemd-journald (for the 252
+/// user manager one started in its mount namespace, under PID 1 the container's own): what
+/// journalctl -o json shows, field by field.
 /// </summary>
-[Collection(SystemdCollection.Name)]
-public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInNamespace journald)
+public abstract class RealJournaldTests(IRealManager manager)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    [SystemdFact]
+    /// <summary>Makes sure a journald serves the manager's services (PID 1 runs its own).</summary>
+    protected virtual void EnsureJournal() => manager.EnsureRunning();
+
+    [RealManagerFact]
     public void Stderr_form_every_level_arrives_at_its_priority_and_every_line_of_a_message_is_its_own_record()
     {
-        journald.EnsureStarted(manager);
+        EnsureJournal();
         string tag = TestDaemon.UniqueUnit("jstderr");
         RunToCompletion(tag, "-p", "StandardError=journal", "-p", "SyslogIdentifier=" + tag, "journal=stderr:" + tag);
 
@@ -35,10 +38,10 @@ public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInName
         Assert.All(entries, e => Assert.Equal("stdout", e["_TRANSPORT"]));
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void Native_form_sends_structured_entries_with_template_scope_event_and_exception_fields()
     {
-        journald.EnsureStarted(manager);
+        EnsureJournal();
         string tag = TestDaemon.UniqueUnit("jnative");
         RunToCompletion(tag, "-p", "StandardError=journal", "journal=native:" + tag);
 
@@ -68,10 +71,10 @@ public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInName
         Assert.Equal("order {OrderId} for {Customer}", order["MESSAGE_TEMPLATE"]);
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void Auto_form_detects_the_journal_stream_and_goes_native()
     {
-        journald.EnsureStarted(manager);
+        EnsureJournal();
         string tag = TestDaemon.UniqueUnit("jauto");
         string output = RunToCompletion(tag, "-p", "StandardError=journal", "journal-check", "journal=auto:" + tag);
 
@@ -81,12 +84,12 @@ public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInName
         Assert.All(entries, e => Assert.Equal("journal", e["_TRANSPORT"]));
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void JOURNAL_STREAM_for_stdout_alone_does_not_make_stderr_the_journal()
     {
-        journald.EnsureStarted(manager);
+        EnsureJournal();
         string tag = TestDaemon.UniqueUnit("jcheck");
-        string errors = Path.Combine(Path.GetTempPath(), tag + ".err");
+        string errors = Path.Combine(manager.CreateSharedDirectory("sdd-jcheck-"), tag + ".err");
         try
         {
             // stdout to the journal, stderr to a file: the variable is set (for stdout), fd 2 does not match it.
@@ -109,10 +112,10 @@ public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInName
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void An_entry_over_1_MiB_arrives_whole_through_a_sealed_memfd()
     {
-        journald.EnsureStarted(manager);
+        EnsureJournal();
         string tag = TestDaemon.UniqueUnit("jbig");
         const int Size = 1536 * 1024;
         string output = RunToCompletion(tag, "-p", "StandardError=journal", "journal-big=" + tag + ":" + Size);
@@ -132,7 +135,7 @@ public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInName
     /// returns its stdout (an append: file) when stdout is not otherwise set.</summary>
     private string RunToCompletion(string unit, params string[] propertiesAndSteps)
     {
-        string stdout = Path.Combine(Path.GetTempPath(), unit + ".out");
+        string stdout = Path.Combine(manager.CreateSharedDirectory("sdd-journal-"), unit + ".out");
         var properties = new List<string>();
         var steps = new List<string>();
         for (int i = 0; i < propertiesAndSteps.Length; i++)
@@ -182,3 +185,18 @@ public sealed class RealJournaldTests(SystemdUserManager manager, JournaldInName
         }
     }
 }
+
+[Collection(SystemdCollection.Name)]
+public sealed class RealJournaldTestsUserManager(SystemdUserManager manager, JournaldInNamespace journald) : RealJournaldTests(manager)
+{
+    protected override void EnsureJournal() => journald.EnsureStarted(manager);
+}
+
+[Collection(Pid1Systemd252Collection.Name)]
+public sealed class RealJournaldTests252(Systemd252Pid1 manager) : RealJournaldTests(manager);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class RealJournaldTests257(Systemd257Pid1 manager) : RealJournaldTests(manager);
+
+[Collection(Pid1Systemd262Collection.Name)]
+public sealed class RealJournaldTests262(Systemd262Pid1 manager) : RealJournaldTests(manager);

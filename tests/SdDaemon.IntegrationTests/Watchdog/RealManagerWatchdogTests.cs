@@ -4,9 +4,8 @@ using Xunit;
 
 namespace SdDaemon.IntegrationTests.Watchdog;
 
-/// <summary>The keep-alive against the real systemd 252 user manager (spec W-4, W-5).</summary>
-[Collection(SystemdCollection.Name)]
-public sealed class RealManagerWatchdogTests(SystemdUserManager manager)
+/// <summary>The keep-alive against a real manager (every manager of the matrix; spec W-4, W-5).</summary>
+public abstract class RealManagerWatchdogTests(IRealManager manager)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
@@ -20,7 +19,7 @@ public sealed class RealManagerWatchdogTests(SystemdUserManager manager)
                 .. TestDaemon.Command(steps)])
             .EnsureSuccess("systemd-run");
 
-    [SystemdFact]
+    [RealManagerFact]
     public void W5_a_daemon_that_never_pings_is_restarted_which_is_what_the_keep_alive_prevents()
     {
         manager.EnsureRunning();
@@ -37,7 +36,7 @@ public sealed class RealManagerWatchdogTests(SystemdUserManager manager)
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void W4_the_keep_alive_keeps_a_daemon_up_5s_while_its_thread_pool_is_starved()
     {
         manager.EnsureRunning();
@@ -60,7 +59,7 @@ public sealed class RealManagerWatchdogTests(SystemdUserManager manager)
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void W4_an_unhealthy_daemon_stops_pinging_and_is_restarted()
     {
         manager.EnsureRunning();
@@ -80,7 +79,7 @@ public sealed class RealManagerWatchdogTests(SystemdUserManager manager)
         }
     }
 
-    [SystemdFact]
+    [RealManagerFact]
     public void W4_WATCHDOG_trigger_fails_the_service_at_once()
     {
         manager.EnsureRunning();
@@ -99,3 +98,15 @@ public sealed class RealManagerWatchdogTests(SystemdUserManager manager)
         }
     }
 }
+
+[Collection(SystemdCollection.Name)]
+public sealed class RealManagerWatchdogTestsUserManager(SystemdUserManager manager) : RealManagerWatchdogTests(manager);
+
+[Collection(Pid1Systemd252Collection.Name)]
+public sealed class RealManagerWatchdogTests252(Systemd252Pid1 manager) : RealManagerWatchdogTests(manager);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class RealManagerWatchdogTests257(Systemd257Pid1 manager) : RealManagerWatchdogTests(manager);
+
+[Collection(Pid1Systemd262Collection.Name)]
+public sealed class RealManagerWatchdogTests262(Systemd262Pid1 manager) : RealManagerWatchdogTests(manager);

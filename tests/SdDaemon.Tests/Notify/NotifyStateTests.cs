@@ -44,6 +44,9 @@ public sealed class NotifyStateTests
         Assert.Equal("MONOTONIC_USEC=123", NotifyState.MonotonicUsec(123).ToString());
         Assert.Equal("FDNAME=http-listener", NotifyState.FdName("http-listener").ToString());
         Assert.Equal("NOTIFYACCESS=exec", NotifyState.NotifyAccessChange(NotifyAccess.Exec).ToString());
+        Assert.Equal("RESTART_RESET=1", NotifyState.RestartReset.ToString());
+        Assert.Equal("VARLINKERROR=org.varlink.service.InvalidParameter", NotifyState.VarlinkError("org.varlink.service.InvalidParameter").ToString());
+        Assert.Equal("VARLINKERROR=io.systemd-x.Unit9.NoSuchUnit2", NotifyState.VarlinkError("io.systemd-x.Unit9.NoSuchUnit2").ToString());
         Assert.Equal("X_APP_PHASE=migrating", NotifyState.Custom("X_APP_PHASE", "migrating").ToString());
         Assert.Equal(Encoding.UTF8.GetBytes("STATUS=ünïcödé ✓"), NotifyState.Status("ünïcödé ✓").Utf8);
     }
@@ -134,6 +137,16 @@ public sealed class NotifyStateTests
         Assert.Throws<ArgumentException>(() => NotifyState.BusError("NoDots"));
         Assert.Throws<ArgumentException>(() => NotifyState.BusError("org.1digit.Error"));
         Assert.Throws<ArgumentException>(() => NotifyState.BusError("org..Empty"));
+        // Varlink: an interface of two or more elements, then a capitalised member name.
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.Error"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example.lowercase"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example."));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("1org.example.Error"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.-dash.Error"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org..example.Error"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example.Bad_Name"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example.Bad\nName"));
+        Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example." + new string('E', 250)));
         Assert.Throws<ArgumentException>(() => NotifyState.Custom("APP_PHASE", "x"));
         Assert.Throws<ArgumentException>(() => NotifyState.Custom("X_lower", "x"));
         Assert.Throws<ArgumentException>(() => NotifyState.Assignment("BARRIER", "1"));
