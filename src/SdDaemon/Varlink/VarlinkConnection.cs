@@ -32,5 +32,13 @@ internal sealed class VarlinkConnection(Socket socket, TimeSpan sendTimeout)
         {
             throw new VarlinkProtocolException($"the client did not read its replies for {sendTimeout.TotalSeconds:0.###} s");
         }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Told apart from a method's own socket errors, which are the method's failure.
+            throw new VarlinkConnectionLostException(e);
+        }
     }
 }
+
+/// <summary>The client went away while a reply was being sent.</summary>
+internal sealed class VarlinkConnectionLostException(Exception inner) : Exception("the client closed the connection", inner);

@@ -205,7 +205,7 @@ public sealed class VarlinkServer : IAsyncDisposable
         {
             Report(VarlinkServerErrorKind.ProtocolError, null, e);
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or VarlinkConnectionLostException)
         {
             // The server stops, or the client went away: nothing to report.
         }
@@ -235,8 +235,10 @@ public sealed class VarlinkServer : IAsyncDisposable
         {
             await call.FailAsync(e, stop).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not (OperationCanceledException or VarlinkProtocolException or SocketException or ObjectDisposedException))
+        catch (Exception e) when (e is not (VarlinkProtocolException or VarlinkConnectionLostException)
+            && !(e is OperationCanceledException && stop.IsCancellationRequested))
         {
+            // Any other failure is the method's, a socket error of its own included.
             Report(VarlinkServerErrorKind.MethodFailed, request.Method, e);
             await call.FailAsync(VarlinkException.System(Interop.Errno.EIO, "EIO"), stop).ConfigureAwait(false);
         }

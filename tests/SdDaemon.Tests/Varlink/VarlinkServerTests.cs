@@ -160,6 +160,19 @@ public sealed partial class VarlinkServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void V7_a_methods_own_socket_error_or_cancellation_is_its_failure_not_the_connections()
+    {
+        _server.AddInterface(new VarlinkInterface("org.example.net", "interface org.example.net\nmethod Fetch() -> ()\nmethod Give() -> ()\n")
+            .AddMethod<VarlinkEmpty, VarlinkEmpty>("Fetch", VarlinkEmpty.TypeInfo, VarlinkEmpty.TypeInfo, (_, _, _) => throw new System.Net.Sockets.SocketException(111))
+            .AddMethod<VarlinkEmpty, VarlinkEmpty>("Give", VarlinkEmpty.TypeInfo, VarlinkEmpty.TypeInfo, (_, _, _) => throw new OperationCanceledException()));
+        using VarlinkTestClient client = Connect();
+        const string eio = "{\"error\":\"io.systemd.System\",\"parameters\":{\"errno\":5,\"errnoName\":\"EIO\"}}\0";
+        Assert.Equal(eio, client.Call("{\"method\":\"org.example.net.Fetch\"}"));
+        Assert.Equal(eio, client.Call("{\"method\":\"org.example.net.Give\"}"));
+        Assert.Equal(2, _errors.Count(e => e.Kind == VarlinkServerErrorKind.MethodFailed));
+    }
+
+    [Fact]
     public void V7_a_method_that_throws_answers_io_systemd_System_EIO_and_is_reported()
     {
         using VarlinkTestClient client = Connect();
