@@ -69,7 +69,18 @@ internal sealed partial class VarlinkHostedService : IHostedService, IAsyncDispo
                 return;
             }
 
-            listener = VarlinkListener.Bind(path);
+            try
+            {
+                listener = VarlinkListener.Bind(path);
+            }
+            catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException or ArgumentException)
+            {
+                // The service itself can run without its control socket: say why, do not fail the host.
+                LogBindFailed(_logger, path, e);
+                await server.DisposeAsync().ConfigureAwait(false);
+                return;
+            }
+
             _boundPath = path;
             if (_options.Register)
             {
@@ -123,7 +134,18 @@ internal sealed partial class VarlinkHostedService : IHostedService, IAsyncDispo
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+    /// <summary>Stops the server; a method that ignores its cancellation is left behind once the host's
+    /// shutdown timeout cancels <paramref name="cancellationToken"/>.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DisposeAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -160,6 +182,9 @@ internal sealed partial class VarlinkHostedService : IHostedService, IAsyncDispo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Varlink: no socket named 'varlink' was passed and there is no RUNTIME_DIRECTORY or SocketPath to bind one in; not serving")]
     private static partial void LogNoSocket(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Varlink: cannot listen on {Path}; not serving")]
+    private static partial void LogBindFailed(ILogger logger, string path, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Varlink: not registered in {Registry}: {Reason}")]
     private static partial void LogNotRegistered(ILogger logger, string registry, string reason);

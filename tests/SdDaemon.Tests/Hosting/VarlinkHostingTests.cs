@@ -187,6 +187,25 @@ public sealed class VarlinkHostingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task V9_a_socket_path_that_cannot_be_bound_is_logged_and_the_host_runs_on()
+    {
+        string blocker = Path.Combine(_directory, "not-a-socket");
+        File.WriteAllText(blocker, "keep");
+        var captured = new CapturingProvider();
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddProvider(captured);
+        builder.Services.AddSdDaemonVarlink(options => options.SocketPath = blocker);
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        await host.StopAsync();
+        Assert.Equal("keep", File.ReadAllText(blocker));
+        lock (captured.Messages)
+        {
+            Assert.Contains(captured.Messages, m => m.Contains($"Error: Varlink: cannot listen on {blocker}; not serving"));
+        }
+    }
+
+    [Fact]
     public async Task V9_the_bound_socket_is_removed_at_stop()
     {
         Assert.True(File.Exists(_path) || new FileInfo(_path).Exists || Directory.Exists(Path.GetDirectoryName(_path)));
