@@ -130,6 +130,16 @@ public abstract class VarlinkPid1Tests(Pid1Container pid1)
             ExpectError("org.varlink.service.InvalidParameter", Interface + ".Echo", "{\"txt\":\"a\"}", "{\"parameter\":\"txt\"}");
             ExpectError("org.varlink.service.ExpectedMore", Interface + ".Count", "{\"upTo\":2}", "{}");
 
+            // Another user may ping and read the level, but not change the service or read its environment.
+            string[] nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "varlinkctl", "call", "--json=short"];
+            Assert.Equal("{}", pid1.Exec([.. nobody, Registered, "io.systemd.service.Ping", "{}"]).EnsureSuccess("Ping as nobody").Stdout.Trim());
+            foreach ((string method, string parameters) in new[] { ("SetLogLevel", "{\"level\":7}"), ("Reload", "{}"), ("GetEnvironment", "{}") })
+            {
+                Assert.NotEqual(0, pid1.Exec([.. nobody, Registered, "io.systemd.service." + method, parameters]).ExitCode);
+                ProcessResult denied = pid1.Exec([.. nobody, "--graceful=org.varlink.service.PermissionDenied", Registered, "io.systemd.service." + method, parameters]);
+                Assert.True(denied.ExitCode == 0, $"{method} as nobody: {denied.Stderr}");
+            }
+
             // Raw bytes no client library would send: not JSON, then an oversized message.
             string script = $$$"""
                 import socket
