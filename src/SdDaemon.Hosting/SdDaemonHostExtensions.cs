@@ -58,6 +58,8 @@ public static class SdDaemonHostExtensions
             return services;
         }
 
+        services.TryAddSingleton<ServiceReloader>();
+
         if (Environment.GetEnvironmentVariable(SdDaemon.EnvironmentVariables.NotifySocket) is not null)
         {
             services.AddSingleton<IHostLifetime, SdDaemonLifetime>();

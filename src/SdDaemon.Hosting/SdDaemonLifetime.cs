@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,19 +17,18 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
     private readonly IHostApplicationLifetime _application;
     private readonly SdDaemonHostOptions _options;
     private readonly ISystemdNotifier _notifier;
-    private readonly IServiceProvider _services;
+    private readonly ServiceReloader _reloader;
     private readonly ILogger _logger;
     private readonly List<IDisposable> _registrations = [];
-    private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private TimeoutExtender? _extender;
     private int _stopping;
 
-    public SdDaemonLifetime(IHostApplicationLifetime application, IOptions<SdDaemonHostOptions> options, ISystemdNotifier notifier, IServiceProvider services, ILogger<SdDaemonLifetime> logger)
+    public SdDaemonLifetime(IHostApplicationLifetime application, IOptions<SdDaemonHostOptions> options, ISystemdNotifier notifier, ServiceReloader reloader, ILogger<SdDaemonLifetime> logger)
     {
         _application = application;
         _options = options.Value;
         _notifier = notifier;
-        _services = services;
+        _reloader = reloader;
         _logger = logger;
     }
 
@@ -58,37 +55,7 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>RELOADING=1 + MONOTONIC_USEC, configuration and handlers, READY=1 (spec: Type=notify-reload).</summary>
-    internal async Task ReloadAsync(CancellationToken cancellationToken)
-    {
-        await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            _notifier.Notify(Notification.Reloading());
-            NotifyState? failure = null;
-            try
-            {
-                (_services.GetService<IConfiguration>() as IConfigurationRoot)?.Reload();
-                foreach (IReloadHandler handler in _services.GetServices<IReloadHandler>())
-                {
-                    await handler.ReloadAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                LogReloaded(_logger);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogReloadFailed(_logger, e);
-                failure = NotifyState.StatusFrom("reload failed: " + e.Message); // never throws, whatever the message
-            }
-
-            // The manager waits for READY=1 after RELOADING=1 whatever happened.
-            _notifier.Notify(new Notification(NotifyState.Ready, failure ?? NotifyState.Status(_options.ReadyStatus ?? "reloaded")));
-        }
-        finally
-        {
-            _reloadGate.Release();
-        }
-    }
+    internal Task ReloadAsync(CancellationToken cancellationToken) => _reloader.ReloadAsync(cancellationToken);
 
     private void OnStarted()
     {
@@ -135,15 +102,7 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
         {
             registration.Dispose();
         }
-
-        _reloadGate.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reloaded")]
-    private static partial void LogReloaded(ILogger logger);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reload failed")]
-    private static partial void LogReloadFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "sd_notify {State} failed: {Result}")]
     private static partial void LogNotifyFailed(ILogger logger, string state, string result);

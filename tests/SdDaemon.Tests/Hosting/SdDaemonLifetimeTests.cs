@@ -37,8 +37,11 @@ public sealed class SdDaemonLifetimeTests : IDisposable
         _stopping.Dispose();
     }
 
-    private SdDaemonLifetime Lifetime(IServiceProvider services, SdDaemonHostOptions? options = null) =>
-        new(_application.Object, Options.Create(options ?? new SdDaemonHostOptions()), _notifier, services, NullLogger<SdDaemonLifetime>.Instance);
+    private SdDaemonLifetime Lifetime(IServiceProvider services, SdDaemonHostOptions? options = null)
+    {
+        IOptions<SdDaemonHostOptions> wrapped = Options.Create(options ?? new SdDaemonHostOptions());
+        return new(_application.Object, wrapped, _notifier, new ServiceReloader(_notifier, services, wrapped, NullLogger<ServiceReloader>.Instance), NullLogger<SdDaemonLifetime>.Instance);
+    }
 
     [Fact]
     public async Task READY_with_status_once_started_and_STOPPING_once_stopping()
