@@ -3,7 +3,7 @@ using System.Text;
 namespace SdDaemon.DBus;
 
 /// <summary>
-/// The bus addresses as libsystemd resolves them (B-2, sd_bus_default(3); bus_set_address_system
+/// The bus addresses as libsystemd resolves them (DB-2, sd_bus_default(3); bus_set_address_system
 /// and bus_set_address_user in sd-bus): the system bus is <c>$DBUS_SYSTEM_BUS_ADDRESS</c> or
 /// <c>unix:path=/run/dbus/system_bus_socket</c>; the user bus is <c>$DBUS_SESSION_BUS_ADDRESS</c> or
 /// <c>unix:path=$XDG_RUNTIME_DIR/bus</c> (the directory escaped as a D-Bus address value), and none

@@ -6,7 +6,7 @@ namespace SdDaemon.DBus;
 /// Connects a daemon to its bus: the address resolved as libsystemd does (<see cref="BusAddress"/>),
 /// the connection and authentication bounded by a timeout, and one clear exception
 /// (<see cref="BusUnavailableException"/>) for every way the bus can be missing, so that a daemon
-/// never hangs on a bus that is absent or wedged (B-3).
+/// never hangs on a bus that is absent or wedged (DB-3).
 /// </summary>
 public static class DaemonBus
 {

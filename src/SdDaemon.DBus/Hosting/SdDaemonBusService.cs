@@ -6,7 +6,7 @@ using Tmds.DBus.Protocol;
 namespace SdDaemon.DBus.Hosting;
 
 /// <summary>
-/// The bus side of the host's life (B-6): connect while starting (so that other services can use
+/// The bus side of the host's life (DB-6): connect while starting (so that other services can use
 /// the connection), export the objects and take the name after everything else has started (the
 /// last step, daemon(7); under Type=notify that is before READY=1, which the lifetime sends on
 /// ApplicationStarted), release the name when stopping (after STOPPING=1), and stop the host

@@ -7,7 +7,7 @@ using Tmds.DBus.Protocol;
 namespace SdDaemon.DBus.Hosting;
 
 /// <summary>
-/// Holds a logind delay lock while the host runs (B-8): on PrepareForShutdown(true) /
+/// Holds a logind delay lock while the host runs (DB-8): on PrepareForShutdown(true) /
 /// PrepareForSleep(true) the registered handlers run, bounded by InhibitDelayMaxSec=, then the
 /// lock is released so that logind proceeds at once; after resume (or a cancelled shutdown) it is
 /// taken again. Without a system bus or logind the host runs on without the lock (logged).

@@ -4,7 +4,7 @@ namespace SdDaemon.DBus;
 
 /// <summary>
 /// logind's manager object (<see href="https://www.freedesktop.org/software/systemd/man/org.freedesktop.login1.html">org.freedesktop.login1(5)</see>)
-/// on the system bus: inhibitor locks and the PrepareForShutdown / PrepareForSleep signals (B-7).
+/// on the system bus: inhibitor locks and the PrepareForShutdown / PrepareForSleep signals (DB-7).
 /// </summary>
 public sealed class LoginManager : IDisposable
 {

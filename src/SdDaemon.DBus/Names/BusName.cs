@@ -87,7 +87,7 @@ public sealed class BusName : IAsyncDisposable, IDisposable
         var acquired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            // Watch before asking: NameAcquired/NameLost may arrive right after the reply (B-4).
+            // Watch before asking: NameAcquired/NameLost may arrive right after the reply (DB-4).
             owned._watches.Add(await BusDriver.WatchNameSignalAsync(connection, "NameAcquired", name, () => acquired.TrySetResult()).ConfigureAwait(false));
             owned._watches.Add(await BusDriver.WatchNameSignalAsync(connection, "NameLost", name, () => owned.OnLost(BusNameLossReason.Replaced, null)).ConfigureAwait(false));
 

@@ -4,7 +4,7 @@ namespace SdDaemon.DBus;
 /// The D-Bus specification's naming rules ("Valid Names" in
 /// <see href="https://dbus.freedesktop.org/doc/dbus-specification.html#message-protocol-names">the D-Bus specification</see>),
 /// checked before anything is sent: a bad name is the caller's bug and gets an
-/// <see cref="ArgumentException"/> here instead of an InvalidArgs error reply (or a disconnect) later (B-1).
+/// <see cref="ArgumentException"/> here instead of an InvalidArgs error reply (or a disconnect) later (DB-1).
 /// </summary>
 public static class BusNaming
 {

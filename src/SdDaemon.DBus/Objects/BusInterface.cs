@@ -5,7 +5,7 @@ namespace SdDaemon.DBus;
 
 /// <summary>
 /// One D-Bus interface with methods, properties and signals, exported on one object path: a
-/// daemon's small control surface (B-5). Members take and return string, bool, byte, short,
+/// daemon's small control surface (DB-5). Members take and return string, bool, byte, short,
 /// ushort, int, uint, long, ulong or double. The exported object also answers
 /// org.freedesktop.DBus.Properties (Get, GetAll, Set, and PropertiesChanged on Set),
 /// org.freedesktop.DBus.Introspectable (what <c>busctl introspect</c> shows) and

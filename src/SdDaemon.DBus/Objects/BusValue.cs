@@ -5,7 +5,7 @@ namespace SdDaemon.DBus;
 /// <summary>
 /// The .NET types an exported member may use, and their D-Bus types: string (s), bool (b),
 /// byte (y), short (n), ushort (q), int (i), uint (u), long (x), ulong (t), double (d).
-/// The one place their wire format is chosen (B-5); typeof comparisons, no reflection.
+/// The one place their wire format is chosen (DB-5); typeof comparisons, no reflection.
 /// </summary>
 internal static class BusValue
 {

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace SdDaemon.IntegrationTests.DBus;
 
-/// <summary>BusName and DaemonBus against a real dbus-daemon, checked with busctl (B-1..B-4).</summary>
+/// <summary>BusName and DaemonBus against a real dbus-daemon, checked with busctl (DB-1..DB-4).</summary>
 public sealed class BusNameTests(SessionBus bus) : IClassFixture<SessionBus>
 {
     private static string UniqueName(string prefix = "org.sddaemon.Test") => $"{prefix}.N{Guid.NewGuid():N}";

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace SdDaemon.IntegrationTests.DBus;
 
-/// <summary>BusInterface on a real dbus-daemon: signals and PropertiesChanged as another connection receives them (B-5).</summary>
+/// <summary>BusInterface on a real dbus-daemon: signals and PropertiesChanged as another connection receives them (DB-5).</summary>
 public sealed class ExportedInterfaceTests(SessionBus bus) : IClassFixture<SessionBus>
 {
     [SessionBusFact]

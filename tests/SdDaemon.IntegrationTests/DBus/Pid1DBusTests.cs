@@ -7,7 +7,7 @@ namespace SdDaemon.IntegrationTests.DBus;
 
 /// <summary>
 /// examples/DBusService as a real system service under systemd as PID 1, with the system bus and
-/// logind of the container; busctl, systemctl and systemd-inhibit as the independent clients (B-4..B-8).
+/// logind of the container; busctl, systemctl and systemd-inhibit as the independent clients (DB-4..DB-8).
 /// </summary>
 public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output)
 {

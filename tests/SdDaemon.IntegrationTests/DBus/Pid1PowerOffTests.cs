@@ -5,7 +5,7 @@ namespace SdDaemon.IntegrationTests.DBus;
 
 /// <summary>
 /// logind's PrepareForShutdown(true) on <c>systemctl poweroff</c> reaches the host's handler while
-/// its delay lock holds the shutdown back (B-8). Powering off is the end of a container's life,
+/// its delay lock holds the shutdown back (DB-8). Powering off is the end of a container's life,
 /// so each run boots a container of its own.
 /// </summary>
 public abstract class Pid1PowerOffTests

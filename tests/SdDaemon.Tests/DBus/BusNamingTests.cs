@@ -3,7 +3,7 @@ using Xunit;
 
 namespace SdDaemon.Tests.DBus;
 
-/// <summary>B-1: the D-Bus specification's naming rules, checked before anything is sent.</summary>
+/// <summary>DB-1: the D-Bus specification's naming rules, checked before anything is sent.</summary>
 public sealed class BusNamingTests
 {
     [Theory]
@@ -74,7 +74,7 @@ public sealed class BusNamingTests
     public void Member_names(string name, bool valid) => Assert.Equal(valid, BusNaming.IsValidMemberName(name));
 }
 
-/// <summary>B-2: the bus addresses as libsystemd resolves them.</summary>
+/// <summary>DB-2: the bus addresses as libsystemd resolves them.</summary>
 public sealed class BusAddressTests
 {
     private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
