@@ -25,7 +25,9 @@ public abstract class Pid1Container : IRealManager, IDisposable
 
     /// <param name="suite">The Debian suite whose systemd boots: bookworm (252), trixie (257), sid (262).</param>
     /// <param name="expectedVersion">The systemd major version that suite must have.</param>
-    protected Pid1Container(string suite, int expectedVersion)
+    /// <param name="role">Distinguishes a container booted for one test (e.g. one that powers off)
+    /// from the collection's, in the machine name.</param>
+    protected Pid1Container(string suite, int expectedVersion, string role = "")
     {
         Suite = suite;
         ExpectedVersion = expectedVersion;
@@ -47,7 +49,7 @@ public abstract class Pid1Container : IRealManager, IDisposable
         ScratchDirectory = Directory.CreateTempSubdirectory($"sdd-pid1-{suite}-").FullName;
         File.SetUnixFileMode(ScratchDirectory, (UnixFileMode)0x1FF); // 0777: units with User= write here too
         _consoleLog = Path.Combine(ScratchDirectory, "console.log");
-        MachineName = $"sdd-{suite}-{Environment.ProcessId}";
+        MachineName = $"sdd-{suite}{role}-{Environment.ProcessId}";
 
         var info = new ProcessStartInfo("/usr/bin/systemd-nspawn")
         {
