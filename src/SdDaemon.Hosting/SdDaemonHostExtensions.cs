@@ -15,7 +15,8 @@ public static class SdDaemonHostExtensions
     /// notifies READY=1, STOPPING=1 and STATUS=, extends slow start and stop timeouts, reloads on
     /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
     /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal.
-    /// Registers <see cref="ISystemdNotifier"/> and <see cref="ISystemdSockets"/> in any case; outside a
+    /// Registers <see cref="ISystemdNotifier"/>, <see cref="ISystemdSockets"/> and
+    /// <see cref="SdDaemon.ServiceDirectories"/> in any case; outside a
     /// manager nothing else changes.
     /// </summary>
     public static IHostBuilder UseSdDaemon(this IHostBuilder builder, Action<SdDaemonHostOptions>? configure = null)
@@ -41,6 +42,7 @@ public static class SdDaemonHostExtensions
         services.TryAddSingleton(sp => new SystemdNotifier(sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
         services.TryAddSingleton<ISystemdNotifier>(sp => sp.GetRequiredService<SystemdNotifier>());
         services.TryAddSingleton<ISystemdSockets, SystemdSockets>();
+        services.TryAddSingleton(_ => SdDaemon.ServiceDirectories.FromEnvironment());
 
         if (!OperatingSystem.IsLinux())
         {
@@ -69,5 +71,18 @@ public static class SdDaemonHostExtensions
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// Makes the unit's first directory of <paramref name="kind"/> (for example StateDirectory=,
+    /// <c>$STATE_DIRECTORY</c>) the host's content root, when the unit has one; otherwise the
+    /// content root stays as it was (spec S-2). For <c>HostApplicationBuilder</c> and
+    /// <c>WebApplicationBuilder</c>, pass <c>ServiceDirectories.FromEnvironment().GetFirst(kind)</c>
+    /// as the settings' <c>ContentRootPath</c> instead.
+    /// </summary>
+    public static IHostBuilder UseServiceDirectoryAsContentRoot(this IHostBuilder builder, SdDaemon.ServiceDirectoryKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return SdDaemon.ServiceDirectories.FromEnvironment().GetFirst(kind) is { } path ? builder.UseContentRoot(path) : builder;
     }
 }
