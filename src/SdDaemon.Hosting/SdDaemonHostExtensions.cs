@@ -14,7 +14,8 @@ public static class SdDaemonHostExtensions
     /// Under a service manager (NOTIFY_SOCKET set), replaces the console lifetime with one that
     /// notifies READY=1, STOPPING=1 and STATUS=, extends slow start and stop timeouts, reloads on
     /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
-    /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal.
+    /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal;
+    /// sheds memory on the unit's memory pressure (MemoryPressureWatch=).
     /// Registers <see cref="ISystemdNotifier"/>, <see cref="ISystemdSockets"/> and
     /// <see cref="SdDaemon.ServiceDirectories"/> in any case; outside a
     /// manager nothing else changes.
@@ -53,6 +54,11 @@ public static class SdDaemonHostExtensions
         {
             services.AddSingleton<IHostLifetime, SdDaemonLifetime>();
             services.AddHostedService<HealthWatchdogService>();
+        }
+
+        if (now.WatchMemoryPressure)
+        {
+            services.AddHostedService<MemoryPressureService>();
         }
 
         if (now.UseJournalLogging && JournalStreamCheck.IsStandardErrorJournal)
