@@ -6,7 +6,7 @@
 //   uid=N | content-root=PATH | runtime=A:B | state=... | cache=... | logs=... | configuration=...
 //   state-owner=UID (the owner of the first state directory) | config:KEY=VALUE (each credential key)
 //   binary:bin.key=HEX (SystemdCredentials.TryRead, when there is one) | reloads=N | pressure=N
-//   pressure-watch=$MEMORY_PRESSURE_WATCH
+//   pressure-watch=$MEMORY_PRESSURE_WATCH | credentials=$CREDENTIALS_DIRECTORY
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Configuration;
@@ -61,6 +61,7 @@ internal sealed class Report(string path, IConfigurationRoot configuration) : IR
         var text = new StringBuilder();
         var directories = ServiceDirectories.FromEnvironment();
         text.Append(CultureInfo.InvariantCulture, $"uid={Uid()}\n");
+        text.Append(CultureInfo.InvariantCulture, $"credentials={SystemdCredentials.DirectoryPath}\n");
         text.Append(CultureInfo.InvariantCulture, $"pressure-watch={Environment.GetEnvironmentVariable(EnvironmentVariables.MemoryPressureWatch)}\n");
         text.Append(CultureInfo.InvariantCulture, $"content-root={ContentRoot.TrimEnd('/')}\n");
         foreach (ServiceDirectoryKind kind in Enum.GetValues<ServiceDirectoryKind>())

@@ -145,7 +145,7 @@ public abstract class ServiceEnvironmentTests(Pid1Container pid1)
         }
     }
 
-    private static Dictionary<string, string> WaitForReport(string path, Func<Dictionary<string, string>, bool> done)
+    internal static Dictionary<string, string> WaitForReport(string path, Func<Dictionary<string, string>, bool> done)
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, string> values = [];
