@@ -8,6 +8,9 @@
 //                    (no listening socket, no LISTEN_*, no NOTIFY_SOCKET)
 //   GET /slow?ms=N   answers after N ms: in-flight work that a stop lets finish
 //   GET /fail-next-reload  the next reload (SIGHUP, `systemctl reload` with Type=notify-reload) fails
+//   GET /greeting    the Greeting setting, from the credential webapp.Greeting (SetCredential= or
+//                    LoadCredentialEncrypted= in webapp.service); `systemctl reload` re-reads it
+//   GET /visits      a counter kept in StateDirectory= ($STATE_DIRECTORY), so it survives restarts
 // Usage: WebApp [--port N] [--drain SECONDS] [--shutdown-timeout SECONDS]
 //   --port              default 8080; ignored when a socket is passed
 //   --drain             lame-duck period after SIGTERM: STOPPING=1 and STATUS=draining, still serving (default 0)
@@ -20,6 +23,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SdDaemon.Hosting;
 
 WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+// Secrets and settings from the unit's credentials: webapp.Greeting is the key Greeting.
+builder.Configuration.AddSystemdCredentials("webapp.");
 int port = builder.Configuration.GetValue("port", 8080);
 double drain = builder.Configuration.GetValue("drain", 0.0);
 double shutdownTimeout = builder.Configuration.GetValue("shutdown-timeout", 30.0);
@@ -76,6 +81,21 @@ app.MapGet("/", () =>
     }
 
     return $"hello from {Environment.ProcessId}\n";
+});
+app.MapGet("/greeting", (IConfiguration configuration) => (configuration["Greeting"] ?? "hello") + "\n");
+string stateDirectory = (OperatingSystem.IsLinux() ? app.Services.GetRequiredService<SdDaemon.ServiceDirectories>().GetFirst(SdDaemon.ServiceDirectoryKind.State) : null)
+    ?? Path.GetTempPath();
+var visitsLock = new object();
+app.MapGet("/visits", () =>
+{
+    lock (visitsLock)
+    {
+        string path = Path.Combine(stateDirectory, "visits");
+        long visits = (File.Exists(path) ? long.Parse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture) : 0) + 1;
+        File.WriteAllText(path + ".tmp", visits.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        File.Move(path + ".tmp", path, overwrite: true);
+        return $"{visits}\n";
+    }
 });
 app.MapGet("/sick", () =>
 {

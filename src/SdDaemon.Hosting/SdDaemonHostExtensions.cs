@@ -14,11 +14,13 @@ public static class SdDaemonHostExtensions
     /// Under a service manager (NOTIFY_SOCKET set), replaces the console lifetime with one that
     /// notifies READY=1, STOPPING=1 and STATUS=, extends slow start and stop timeouts, reloads on
     /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
-    /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal.
-    /// Registers <see cref="ISystemdNotifier"/> and <see cref="ISystemdSockets"/> in any case; outside a
-    /// manager nothing else changes. When the host starts, passed descriptors (socket activation, the fd
-    /// store) are taken whether or not the application resolves <see cref="ISystemdSockets"/>: LISTEN_*
-    /// leave the environment and the descriptors become FD_CLOEXEC, so child processes inherit neither.
+    /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal;
+    /// sheds memory on the unit's memory pressure (MemoryPressureWatch=).
+    /// Registers <see cref="ISystemdNotifier"/>, <see cref="ISystemdSockets"/> and
+    /// <see cref="SdDaemon.ServiceDirectories"/> in any case; outside a manager nothing else changes.
+    /// When the host starts, passed descriptors (socket activation, the fd store) are taken whether
+    /// or not the application resolves <see cref="ISystemdSockets"/>: LISTEN_* leave the environment
+    /// and the descriptors become FD_CLOEXEC, so child processes inherit neither.
     /// </summary>
     public static IHostBuilder UseSdDaemon(this IHostBuilder builder, Action<SdDaemonHostOptions>? configure = null)
     {
@@ -44,6 +46,7 @@ public static class SdDaemonHostExtensions
         services.TryAddSingleton<ISystemdNotifier>(sp => sp.GetRequiredService<SystemdNotifier>());
         services.TryAddSingleton<PassedDescriptors>();
         services.TryAddSingleton<ISystemdSockets, SystemdSockets>();
+        services.TryAddSingleton(_ => SdDaemon.ServiceDirectories.FromEnvironment());
 
         // First of all hosted services, so that the passed descriptors are CLOEXEC and LISTEN_* gone
         // before any of the application's hosted services is constructed or started, even when
@@ -66,6 +69,11 @@ public static class SdDaemonHostExtensions
             services.AddHostedService<HealthWatchdogService>();
         }
 
+        if (now.WatchMemoryPressure)
+        {
+            services.AddHostedService<MemoryPressureService>();
+        }
+
         if (now.UseJournalLogging && JournalStreamCheck.IsStandardErrorJournal)
         {
             // The console provider would write unprefixed lines to the same stream.
@@ -82,5 +90,18 @@ public static class SdDaemonHostExtensions
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// Makes the unit's first directory of <paramref name="kind"/> (for example StateDirectory=,
+    /// <c>$STATE_DIRECTORY</c>) the host's content root, when the unit has one; otherwise the
+    /// content root stays as it was (spec S-2). For <c>HostApplicationBuilder</c> and
+    /// <c>WebApplicationBuilder</c>, pass <c>ServiceDirectories.FromEnvironment().GetFirst(kind)</c>
+    /// as the settings' <c>ContentRootPath</c> instead.
+    /// </summary>
+    public static IHostBuilder UseServiceDirectoryAsContentRoot(this IHostBuilder builder, SdDaemon.ServiceDirectoryKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return SdDaemon.ServiceDirectories.FromEnvironment().GetFirst(kind) is { } path ? builder.UseContentRoot(path) : builder;
     }
 }

@@ -46,4 +46,21 @@ public sealed class SdDaemonHostOptions
     /// Default true.
     /// </summary>
     public bool UseJournalLogging { get; set; } = true;
+
+    /// <summary>
+    /// Watch the unit's memory pressure (MemoryPressureWatch=, <c>$MEMORY_PRESSURE_WATCH</c>,
+    /// systemd 254+) and shed memory when it rises: every <see cref="IMemoryPressureHandler"/>, then
+    /// a compacting collection (<see cref="CompactOnMemoryPressure"/>). Default true; without the
+    /// variable it logs once that there is nothing to watch.
+    /// </summary>
+    public bool WatchMemoryPressure { get; set; } = true;
+
+    /// <summary>The least time between two memory pressure responses; events in between fold into one. Default 5 seconds.</summary>
+    public TimeSpan MemoryPressureMinimumInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On memory pressure, run a blocking, aggressive, compacting full collection that also compacts
+    /// the large object heap and gives free memory back to the kernel. Default true.
+    /// </summary>
+    public bool CompactOnMemoryPressure { get; set; } = true;
 }

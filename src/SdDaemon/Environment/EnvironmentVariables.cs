@@ -29,4 +29,28 @@ public static class EnvironmentVariables
 
     /// <summary><c>JOURNAL_STREAM</c>: <c>DEV:INO</c> of the stream connected to journald.</summary>
     public const string JournalStream = "JOURNAL_STREAM";
+
+    /// <summary><c>CREDENTIALS_DIRECTORY</c>: where the unit's credentials are (systemd.exec(5), "Credentials").</summary>
+    public const string CredentialsDirectory = "CREDENTIALS_DIRECTORY";
+
+    /// <summary><c>RUNTIME_DIRECTORY</c>: the unit's RuntimeDirectory= paths, separated by <c>:</c>.</summary>
+    public const string RuntimeDirectory = "RUNTIME_DIRECTORY";
+
+    /// <summary><c>STATE_DIRECTORY</c>: the unit's StateDirectory= paths, separated by <c>:</c>.</summary>
+    public const string StateDirectory = "STATE_DIRECTORY";
+
+    /// <summary><c>CACHE_DIRECTORY</c>: the unit's CacheDirectory= paths, separated by <c>:</c>.</summary>
+    public const string CacheDirectory = "CACHE_DIRECTORY";
+
+    /// <summary><c>LOGS_DIRECTORY</c>: the unit's LogsDirectory= paths, separated by <c>:</c>.</summary>
+    public const string LogsDirectory = "LOGS_DIRECTORY";
+
+    /// <summary><c>CONFIGURATION_DIRECTORY</c>: the unit's ConfigurationDirectory= paths, separated by <c>:</c>.</summary>
+    public const string ConfigurationDirectory = "CONFIGURATION_DIRECTORY";
+
+    /// <summary><c>MEMORY_PRESSURE_WATCH</c>: the PSI file (or FIFO, socket) to watch (MemoryPressureWatch=, systemd 254).</summary>
+    public const string MemoryPressureWatch = "MEMORY_PRESSURE_WATCH";
+
+    /// <summary><c>MEMORY_PRESSURE_WRITE</c>: the base64 trigger text to write to it first.</summary>
+    public const string MemoryPressureWrite = "MEMORY_PRESSURE_WRITE";
 }

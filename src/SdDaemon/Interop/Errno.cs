@@ -45,4 +45,10 @@ internal static class Errno
             or ESOCKTNOSUPPORT or ENOPROTOOPT;
 
     public const int ENOTTY = 25;
+    public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
+    public const int EFBIG = 27;
+    public const int ELOOP = 40;
+    public const int EBADMSG = 74;
+    public const int EHOSTDOWN = 112;
 }
