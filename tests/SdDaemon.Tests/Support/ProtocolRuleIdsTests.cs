@@ -59,7 +59,8 @@ public sealed partial class ProtocolRuleIdsTests
     [InlineData("// N-1: set but empty", "N-1")]
     [InlineData("    public void L2_N5_LISTEN_PID_is_parsed_like_safe_atoi(string pid)", "L-2 N-5")]
     [InlineData("    public async Task W4_pings()", "W-4")]
-    [InlineData("UTF-8, sd-daemon, D-Bus, x-1, point.X-1, B-1a, NX-1, N-1-2, 2026-11", "")]
+    [InlineData("UTF-8, sd-daemon, D-Bus, x-1, point.X-1, B-1a, ABC-1, N-1-2, 2026-11", "")]
+    [InlineData("rules DB-1..DB-3 and V-10", "DB-1 DB-2 DB-3 V-10")]
     [InlineData("    public void Numbers_are_culture_invariant()", "")]
     public void Citations_are_found_where_the_repository_writes_them_and_nowhere_else(string line, string expected)
     {
@@ -90,7 +91,7 @@ public sealed partial class ProtocolRuleIdsTests
         {
             foreach (Capture id in match.Groups["id"].Captures)
             {
-                yield return $"{id.Value[0]}-{id.Value[1..]}";
+                yield return System.Text.RegularExpressions.Regex.Replace(id.Value, @"^([A-Z]+)(\d+)$", "$1-$2");
             }
         }
     }
@@ -204,15 +205,15 @@ public sealed partial class ProtocolRuleIdsTests
         throw new InvalidOperationException($"no SdDaemon.sln above {AppContext.BaseDirectory}: run the tests from inside the repository");
     }
 
-    // A capital letter, a hyphen, 1-3 digits; not part of a longer word ("UTF-8", "NX-1", "B-1a"),
+    // One or two capital letters (DB- is D-Bus), a hyphen, 1-3 digits; not part of a longer word ("UTF-8", "ABC-1", "B-1a"),
     // of a longer hyphenated token ("N-1-2"), or of a member access ("point.X-1"), but allowed after
     // the ".." of a range.
-    [GeneratedRegex(@"(?<![\w\-])(?<!\w\.)(?<family>[A-Z])-(?<first>\d{1,3})(?:\s*\.\.\s*\k<family>-(?<last>\d{1,3}))?(?![\w\-])")]
+    [GeneratedRegex(@"(?<![\w\-])(?<!\w\.)(?<family>[A-Z]{1,2})-(?<first>\d{1,3})(?:\s*\.\.\s*\k<family>-(?<last>\d{1,3}))?(?![\w\-])")]
     private static partial Regex ProseCitation();
 
-    [GeneratedRegex(@"\b(?:void|Task|ValueTask)\s+(?:(?<id>[A-Z]\d{1,3})_)+")]
+    [GeneratedRegex(@"\b(?:void|Task|ValueTask)\s+(?:(?<id>[A-Z]{1,2}\d{1,3})_)+")]
     private static partial Regex TestMethodCitation();
 
-    [GeneratedRegex(@"^### (?<id>[A-Z]-\d{1,3})\s*$")]
+    [GeneratedRegex(@"^### (?<id>[A-Z]{1,2}-\d{1,3})\s*$")]
     private static partial Regex EntryHeading();
 }
