@@ -9,10 +9,11 @@ namespace SdDaemon.Hosting;
 /// is even constructed. Without it they stayed inheritable, and LISTEN_* visible to every child, in an
 /// application that never resolves <see cref="ISystemdSockets"/>.
 /// </summary>
-internal sealed class PassedDescriptorsCapture(PassedDescriptors passed) : IHostedService
+internal sealed class PassedDescriptorsCapture : IHostedService
 {
-    /// <summary>How many descriptors were taken (for tests and diagnostics).</summary>
-    public int Count => passed.Result.Count;
+    /// <param name="passed">Asked for only to be made: the host resolves this service before it starts
+    /// any, and that takes the descriptors.</param>
+    public PassedDescriptorsCapture(PassedDescriptors passed) => ArgumentNullException.ThrowIfNull(passed);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -134,7 +134,8 @@ public sealed class CredentialsConfigurationTests : IDisposable
         using ILoggerFactory logging = LoggerFactory.Create(b => b.AddProvider(new WriterLoggerProvider(log)).SetMinimumLevel(LogLevel.Trace));
         ServiceProvider services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).BuildServiceProvider();
         var application = new Mock<IHostApplicationLifetime>();
-        using var lifetime = new SdDaemonLifetime(application.Object, Options.Create(new SdDaemonHostOptions()), notifier, services, logging.CreateLogger<SdDaemonLifetime>());
+        using var reloader = new ServiceReloader(notifier, services, Options.Create(new SdDaemonHostOptions()), logging.CreateLogger<ServiceReloader>());
+        using var lifetime = new SdDaemonLifetime(application.Object, Options.Create(new SdDaemonHostOptions()), notifier, reloader, logging.CreateLogger<SdDaemonLifetime>());
 
         await lifetime.ReloadAsync(CancellationToken.None);
 

@@ -7,7 +7,11 @@ namespace SdDaemon.Tests.Support;
 /// in the test runner itself.</summary>
 internal static class TestDaemonChild
 {
-    public static string DllPath => Path.Combine(AppContext.BaseDirectory, "SdDaemon.TestDaemon.dll");
+    /// <summary>In the test daemon's own output directory (tests/SdDaemon.TestDaemon/bin/CONFIGURATION/TFM),
+    /// which the test project builds first without copying it.</summary>
+    public static string DllPath => Path.Combine(
+        AppContext.BaseDirectory.Replace("/SdDaemon.Tests/bin/", "/SdDaemon.TestDaemon/bin/", StringComparison.Ordinal),
+        "SdDaemon.TestDaemon.dll");
 
     public static string DotnetPath => Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet"
         ? p
