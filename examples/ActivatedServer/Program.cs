@@ -6,7 +6,7 @@
 //      FDNAME=listener); every restart gets it back as LISTEN_FDS with the name "listener". The
 //      socket never closes, so connections made during a restart wait in its backlog: none is refused.
 //   3. By hand (no manager): it just binds.
-// Usage: ActivatedServer [--port N] (default 8080; ignored when a socket is passed)
+// Usage: ActivatedServer [--port N] (default 8090; ignored when a socket is passed)
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -22,7 +22,7 @@ if (!OperatingSystem.IsLinux())
 // An unhandled exception anywhere ends the process with a <2> line and EX_SOFTWARE (70).
 UnhandledExceptionExit.Install();
 
-int port = 8080;
+int port = 8090;
 for (int i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--port" && !int.TryParse(args[i + 1], out port))
