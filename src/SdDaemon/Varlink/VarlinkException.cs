@@ -32,19 +32,6 @@ public sealed class VarlinkException : Exception
         _writeParameters = writeParameters;
     }
 
-    /// <summary>Not for use: an error always has a name.</summary>
-    public VarlinkException()
-        : this(VarlinkErrors.MethodNotImplemented)
-    {
-    }
-
-    /// <summary>Not for use: an error always has a name.</summary>
-    public VarlinkException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Error = VarlinkErrors.MethodNotImplemented;
-    }
-
     /// <summary>The fully qualified error name.</summary>
     public string Error { get; }
 
