@@ -39,7 +39,7 @@ public sealed class BusInterface
         return Add(new Method(name, "", "", null, null, context =>
         {
             handler();
-            return context.CreateReplyWriter(null).CreateMessage();
+            return EmptyReply(context);
         }));
     }
 
@@ -76,7 +76,7 @@ public sealed class BusInterface
         {
             Reader reader = context.Request.GetBodyReader();
             handler(BusValue.Read<TArgument>(ref reader));
-            return context.CreateReplyWriter(null).CreateMessage();
+            return EmptyReply(context);
         }));
     }
 
@@ -159,6 +159,12 @@ public sealed class BusInterface
 
         connection.AddMethodHandler(exported);
         return exported;
+    }
+
+    private static MessageBuffer EmptyReply(MethodContext context)
+    {
+        using MessageWriter writer = context.CreateReplyWriter(null);
+        return writer.CreateMessage();
     }
 
     private static MessageBuffer Reply<T>(MethodContext context, string signature, T result)
@@ -320,7 +326,7 @@ public sealed class BusInterface
 
                 VariantValue value = reader.ReadVariantValue();
                 property.Set(value);
-                context.Reply(context.CreateReplyWriter(null).CreateMessage());
+                context.Reply(EmptyReply(context));
                 NotifyPropertyChanged(property.Name);
                 return;
             }
@@ -335,7 +341,7 @@ public sealed class BusInterface
     {
         if (member == "Ping")
         {
-            context.Reply(context.CreateReplyWriter(null).CreateMessage());
+            context.Reply(EmptyReply(context));
         }
         else if (member == "GetMachineId")
         {

@@ -211,6 +211,48 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
             pid1.Cleanup(unit);
         }
     }
+
+    [Pid1Fact]
+    public async Task The_unit_by_pid_and_by_invocation_id_has_the_properties_systemctl_shows_and_reports_changes()
+    {
+        pid1.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("dbus-unit") + ".service";
+        pid1.InstallUnit(unit, UnitText("dbus", UniqueBusName()) + "\nWatchdogSec=30\nFileDescriptorStoreMax=3\n");
+        pid1.Systemctl("start", unit).EnsureSuccess("systemctl start");
+        try
+        {
+            // The container's system bus, reached from the test through the container's root.
+            using Tmds.DBus.Protocol.DBusConnection bus = await SdDaemon.DBus.DaemonBus.ConnectAsync($"unix:path=/proc/{pid1.LeaderPid}/root/run/dbus/system_bus_socket");
+            Dictionary<string, string> show = pid1.Show(unit, "Id", "ActiveState", "SubState", "InvocationID", "MainPID", "NRestarts", "FileDescriptorStoreMax", "StatusText");
+            using SdDaemon.DBus.ServiceUnit byPid = await SdDaemon.DBus.ServiceUnit.GetByPidAsync(bus, int.Parse(show["MainPID"], CultureInfo.InvariantCulture));
+            using SdDaemon.DBus.ServiceUnit byInvocation = await SdDaemon.DBus.ServiceUnit.GetByInvocationIdAsync(bus, show["InvocationID"]);
+            // The manager answers with another path for the same unit: the invocation id's alias.
+            Assert.Equal(show["Id"], (await byInvocation.GetPropertiesAsync()).Id);
+
+            SdDaemon.DBus.UnitProperties properties = await byPid.GetPropertiesAsync();
+            Assert.Equal(show["Id"], properties.Id);
+            Assert.Equal(show["ActiveState"], properties.ActiveState);
+            Assert.Equal(show["SubState"], properties.SubState);
+            Assert.Equal(show["InvocationID"], properties.InvocationId);
+            Assert.Equal(show["MainPID"], properties.MainPid.ToString(CultureInfo.InvariantCulture));
+            Assert.Equal(show["NRestarts"], properties.NRestarts.ToString(CultureInfo.InvariantCulture));
+            Assert.Equal(3u, properties.FileDescriptorStoreMax);
+            Assert.Equal(show["FileDescriptorStoreMax"], properties.FileDescriptorStoreMax.ToString(CultureInfo.InvariantCulture));
+            Assert.Equal(TimeSpan.FromSeconds(30), properties.Watchdog);
+            Assert.Equal(show["StatusText"], properties.StatusText);
+
+            var stopping = new TaskCompletionSource<SdDaemon.DBus.UnitProperties>();
+            byPid.PropertiesChanged += (_, p) => { if (p.ActiveState != "active") { stopping.TrySetResult(p); } };
+            await byPid.WatchAsync();
+            pid1.Systemctl("stop", "--no-block", unit).EnsureSuccess("systemctl stop");
+            SdDaemon.DBus.UnitProperties changed = await stopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains(changed.ActiveState, new[] { "deactivating", "inactive" });
+        }
+        finally
+        {
+            pid1.Cleanup(unit);
+        }
+    }
 }
 
 [Collection(Pid1Systemd252Collection.Name)]

@@ -1,0 +1,148 @@
+using System.Globalization;
+using Tmds.DBus.Protocol;
+
+namespace SdDaemon.DBus;
+
+/// <summary>
+/// A service unit as the system or user manager sees it (org.freedesktop.systemd1(5)): found by a
+/// process id (GetUnitByPID, by default this process: the daemon's own unit) or by invocation id,
+/// its properties typed, and their changes as an event (DB-9).
+/// </summary>
+public sealed class ServiceUnit : IDisposable
+{
+    /// <summary>The manager's bus name.</summary>
+    public const string ManagerName = "org.freedesktop.systemd1";
+
+    private const string ManagerPath = "/org/freedesktop/systemd1";
+    private const string ManagerInterface = "org.freedesktop.systemd1.Manager";
+    private const string UnitInterface = "org.freedesktop.systemd1.Unit";
+    private const string ServiceInterface = "org.freedesktop.systemd1.Service";
+    private readonly DBusConnection _connection;
+    private readonly List<IDisposable> _watches = [];
+    private EventHandler<UnitProperties>? _changed;
+
+    private ServiceUnit(DBusConnection connection, string path)
+    {
+        _connection = connection;
+        Path = path;
+    }
+
+    /// <summary>The unit's object path as the manager returned it, e.g. /org/freedesktop/systemd1/unit/foo_2eservice
+    /// (by invocation id the manager returns an alias path named after the id).</summary>
+    public string Path { get; }
+
+    /// <summary>The unit that holds <paramref name="pid"/> (GetUnitByPID); by default this process's own unit.</summary>
+    /// <exception cref="DBusErrorReplyException">The manager knows no unit for it (org.freedesktop.systemd1.NoUnitForPID).</exception>
+    public static async Task<ServiceUnit> GetByPidAsync(DBusConnection connection, int? pid = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        MessageBuffer message = CreateCall(connection, "GetUnitByPID", "u", (uint)(pid ?? Environment.ProcessId), null);
+        string path = await connection.CallMethodAsync(message, static (Message m, object? _) => m.GetBodyReader().ReadObjectPathAsString()).ConfigureAwait(false);
+        return new ServiceUnit(connection, path);
+    }
+
+    /// <summary>The unit of the invocation <paramref name="invocationId"/> ($INVOCATION_ID: 32 hex digits).</summary>
+    /// <exception cref="ArgumentException">Not 32 hex digits.</exception>
+    public static async Task<ServiceUnit> GetByInvocationIdAsync(DBusConnection connection, string invocationId)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (invocationId is not { Length: 32 } || !invocationId.All(char.IsAsciiHexDigit))
+        {
+            throw new ArgumentException($"'{invocationId}' is not an invocation id (32 hex digits)", nameof(invocationId));
+        }
+
+        byte[] id = Convert.FromHexString(invocationId);
+        MessageBuffer message = CreateCall(connection, "GetUnitByInvocationID", "ay", null, id);
+        string path = await connection.CallMethodAsync(message, static (Message m, object? _) => m.GetBodyReader().ReadObjectPathAsString()).ConfigureAwait(false);
+        return new ServiceUnit(connection, path);
+    }
+
+    /// <summary>
+    /// Raised with all properties read again after the manager announced a change of the unit
+    /// (PropertiesChanged; the first handler subscribes this connection to the manager's signals,
+    /// which it only sends to subscribers). Runs on a thread-pool thread.
+    /// </summary>
+    public event EventHandler<UnitProperties>? PropertiesChanged
+    {
+        add => _changed += value;
+        remove => _changed -= value;
+    }
+
+    /// <summary>Starts delivering <see cref="PropertiesChanged"/> (Subscribe, then a match on the unit's path).</summary>
+    public async Task WatchAsync()
+    {
+        _watches.Add(await _connection.WatchPropertiesChangedAsync(
+            ManagerName, Path, UnitInterface,
+            static (Message m, object? _) => true,
+            (Notification<bool> n) =>
+            {
+                if (n.HasValue)
+                {
+                    _ = RaiseChangedAsync();
+                }
+            },
+            ObserverFlags.None,
+            emitOnCapturedContext: false).ConfigureAwait(false));
+        await _connection.CallMethodAsync(CreateCall(_connection, "Subscribe", null, null, null)).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the properties now (GetAll of the Unit and Service interfaces).</summary>
+    public async Task<UnitProperties> GetPropertiesAsync()
+    {
+        Dictionary<string, VariantValue> unit = await BusDriver.GetAllPropertiesAsync(_connection, ManagerName, Path, UnitInterface).ConfigureAwait(false);
+        Dictionary<string, VariantValue> service = await BusDriver.GetAllPropertiesAsync(_connection, ManagerName, Path, ServiceInterface).ConfigureAwait(false);
+        return new UnitProperties
+        {
+            Id = unit["Id"].GetString(),
+            ActiveState = unit["ActiveState"].GetString(),
+            SubState = unit["SubState"].GetString(),
+            InvocationId = Convert.ToHexString(unit["InvocationID"].GetArray<byte>()).ToLower(CultureInfo.InvariantCulture),
+            MainPid = service["MainPID"].GetUInt32(),
+            NRestarts = service["NRestarts"].GetUInt32(),
+            FileDescriptorStoreMax = service["FileDescriptorStoreMax"].GetUInt32(),
+            Watchdog = TimeSpan.FromMicroseconds(service["WatchdogUSec"].GetUInt64()),
+            StatusText = service["StatusText"].GetString(),
+        };
+    }
+
+    /// <summary>Stops the watch (the manager subscription ends with the connection).</summary>
+    public void Dispose()
+    {
+        foreach (IDisposable watch in _watches)
+        {
+            watch.Dispose();
+        }
+
+        _watches.Clear();
+    }
+
+    private async Task RaiseChangedAsync()
+    {
+        try
+        {
+            UnitProperties now = await GetPropertiesAsync().ConfigureAwait(false);
+            _changed?.Invoke(this, now);
+        }
+        catch (DBusExceptionBase)
+        {
+            // The unit was unloaded or the connection closed: nothing to report.
+        }
+    }
+
+    private static MessageBuffer CreateCall(DBusConnection connection, string member, string? signature, uint? pid, byte[]? bytes)
+    {
+        using MessageWriter writer = connection.GetMessageWriter();
+        writer.WriteMethodCallHeader(destination: ManagerName, path: ManagerPath, @interface: ManagerInterface, member: member, signature: signature);
+        if (pid is { } p)
+        {
+            writer.WriteUInt32(p);
+        }
+
+        if (bytes is not null)
+        {
+            writer.WriteArray(bytes);
+        }
+
+        return writer.CreateMessage();
+    }
+}
