@@ -224,7 +224,8 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
 
             Dictionary<string, string> reloaded = Assert.Single(entries, e => e["MESSAGE"] == "Configuration reloaded");
             Assert.Equal("journal", reloaded["_TRANSPORT"]);
-            Assert.Equal("SdDaemon.Hosting.SdDaemonLifetime", reloaded["LOGGER_CATEGORY"]);
+            // The reload path (SIGHUP and Varlink's io.systemd.service.Reload) lives in ServiceReloader.
+            Assert.Equal("SdDaemon.Hosting.ServiceReloader", reloaded["LOGGER_CATEGORY"]);
 
             // Everything this process logged went natively: not a line on stdout or stderr.
             Assert.All(entries, e => Assert.Equal("journal", e["_TRANSPORT"]));

@@ -90,7 +90,8 @@ public sealed class VarlinkHostingTests : IAsyncLifetime
     {
         lock (_captured.Messages)
         {
-            return [.. _captured.Messages.Where(m => m.Contains(marker))];
+            // The whole message after the level: other hosted services log sentences that may contain the word.
+            return [.. _captured.Messages.Where(m => m.EndsWith(": " + marker, StringComparison.Ordinal))];
         }
     }
 
