@@ -162,8 +162,9 @@ public sealed class VarlinkServer : IAsyncDisposable
 
                 if (_connections.Count >= Options.ConnectionsMax)
                 {
-                    connection.Dispose();
+                    // Reported before the close, so that whoever sees the EOF can also see why.
                     Report(VarlinkServerErrorKind.TooManyConnections, null, new InvalidOperationException($"more than {Options.ConnectionsMax} connections; one was closed"));
+                    connection.Dispose();
                     continue;
                 }
 
