@@ -165,3 +165,30 @@ public static partial class ClassicDaemon
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static unsafe partial int WaitPid(int pid, int* status, int options);
 }
+
+/// <summary>A test's own 0755 directory for the example daemon's pid file and logs; disposing it
+/// kills a daemon still named by the pid file and removes the directory.</summary>
+public sealed class DaemonDirectory : IDisposable
+{
+    public DaemonDirectory(string prefix)
+    {
+        Path = Directory.CreateTempSubdirectory(prefix).FullName;
+        File.SetUnixFileMode(Path, (UnixFileMode)0x1ED); // 0755
+    }
+
+    public string Path { get; }
+
+    public string PidFile => System.IO.Path.Combine(Path, "daemon.pid");
+
+    public void Dispose()
+    {
+        ClassicDaemon.KillQuietly(PidFile);
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

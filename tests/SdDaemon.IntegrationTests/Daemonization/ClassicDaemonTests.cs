@@ -14,34 +14,19 @@ public sealed class ClassicDaemonTests : IDisposable
 {
     private const int O_CLOEXEC = 0x80000;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private readonly string _directory;
+    private readonly DaemonDirectory _scratch = new("sdd-classic-");
 
-    public ClassicDaemonTests()
-    {
-        _directory = Directory.CreateTempSubdirectory("sdd-classic-").FullName;
-        File.SetUnixFileMode(_directory, (UnixFileMode)0x1ED); // 0755
-    }
 
-    private string PidFile => Path.Combine(_directory, "daemon.pid");
+    private string PidFile => _scratch.PidFile;
 
-    private string LogFile => Path.Combine(_directory, "daemon.log");
+    private string LogFile => Path.Combine(_scratch.Path, "daemon.log");
 
-    public void Dispose()
-    {
-        ClassicDaemon.KillQuietly(PidFile);
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [PeerFact("/usr/bin/script")]
     public void Started_from_a_terminal_it_detaches_and_the_launcher_exits_0_only_after_READY()
     {
-        string leaked = Path.Combine(_directory, "leaked");
+        string leaked = Path.Combine(_scratch.Path, "leaked");
         File.WriteAllText(leaked, "x");
         // The shell has a controlling tty (printed), and a descriptor without FD_CLOEXEC (7) the daemon must not inherit.
         ProcessResult launch = ClassicDaemon.RunInTerminal(
@@ -144,9 +129,9 @@ public sealed class ClassicDaemonTests : IDisposable
         Assert.Matches("^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: unhandled exception: InvalidOperationException: no database \\(errno 5: Input/output error\\) \\[killed by signal 6\\]\n$", thrown.Stdout);
 
         // A log file that cannot be opened: the reason reaches the terminal and the PID file does not stay behind.
-        ProcessResult log = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {_directory}/missing/daemon.log"));
+        ProcessResult log = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {_scratch.Path}/missing/daemon.log"));
         Assert.Equal(1, log.ExitCode);
-        Assert.Matches($"^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: cannot open log file '{_directory}/missing/daemon.log' \\(errno 2: No such file or directory\\) \\[exit status 1\\]\n$", log.Stdout);
+        Assert.Matches($"^ClassicDaemon: the daemon \\(pid [0-9]+\\) exited before READY=1: cannot open log file '{_scratch.Path}/missing/daemon.log' \\(errno 2: No such file or directory\\) \\[exit status 1\\]\n$", log.Stdout);
         Assert.False(File.Exists(PidFile));
 
         // Refused by the original itself, on the terminal, before anything is spawned.
@@ -189,7 +174,7 @@ public sealed class ClassicDaemonTests : IDisposable
     [PeerFact("/usr/bin/script")]
     public void Privileges_are_dropped_to_nobody_and_a_kept_descriptor_keeps_its_lock_through_every_stage()
     {
-        string lockFile = Path.Combine(_directory, "held.lock");
+        string lockFile = Path.Combine(_scratch.Path, "held.lock");
         ProcessResult launch = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {LogFile} --user nobody --keep-lock {lockFile}"));
         Assert.True(launch.ExitCode == 0, launch.Stdout);
         int pid = ClassicDaemon.ReadPidFile(PidFile);
@@ -245,7 +230,7 @@ public sealed class ClassicDaemonTests : IDisposable
 
         // A FIFO holding a wrong token (its writer closed), and a FIFO holding the right token whose
         // writer is still open: neither is trusted (nor blocks, nor is changed), the program daemonizes properly.
-        string fifo = Path.Combine(_directory, "marker.fifo");
+        string fifo = Path.Combine(_scratch.Path, "marker.fifo");
         const string Token = "0123456789abcdef0123456789abcdef";
         foreach ((string setup, string name) in new[]
         {
@@ -267,7 +252,7 @@ public sealed class ClassicDaemonTests : IDisposable
     [PeerFact("/usr/bin/script")]
     public void Captured_output_reaches_the_daemon_and_a_sanitized_environment_keeps_only_what_is_needed()
     {
-        string captured = Path.Combine(_directory, "captured.log");
+        string captured = Path.Combine(_scratch.Path, "captured.log");
         ProcessResult launch = ClassicDaemon.RunInTerminal($"SECRET_TOKEN=x LANG=C.UTF-8 {ClassicDaemon.Command($"--daemon --pidfile {PidFile} --capture {captured} --sanitize-env")}");
         Assert.True(launch.ExitCode == 0, launch.Stdout);
         int pid = ClassicDaemon.ReadPidFile(PidFile);
@@ -294,7 +279,7 @@ public sealed class ClassicDaemonTests : IDisposable
     [PeerFact("/usr/bin/script")]
     public void Chroot_then_chdir_inside_it_then_privilege_drop()
     {
-        string jail = Path.Combine(_directory, "jail");
+        string jail = Path.Combine(_scratch.Path, "jail");
         Directory.CreateDirectory(Path.Combine(jail, "srv"));
         ProcessResult launch = ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile} --log {LogFile} --chroot {jail} --chdir /srv --user nobody"));
         Assert.True(launch.ExitCode == 0, launch.Stdout);

@@ -16,27 +16,12 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     private const int O_ACCMODE = 3;
     private const int O_NOATIME = 0x40000;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private readonly string _directory;
+    private readonly DaemonDirectory _scratch = new("sdd-faults-");
 
-    public DaemonizationFaultTests()
-    {
-        _directory = Directory.CreateTempSubdirectory("sdd-faults-").FullName;
-        File.SetUnixFileMode(_directory, (UnixFileMode)0x1ED); // 0755
-    }
 
-    private string PidFile => Path.Combine(_directory, "daemon.pid");
+    private string PidFile => _scratch.PidFile;
 
-    public void Dispose()
-    {
-        ClassicDaemon.KillQuietly(PidFile);
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [PeerFact("/usr/bin/script")]
     public void Every_stage_keeps_the_programs_name_in_comm_and_its_exact_argv()
@@ -89,7 +74,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
     {
         // Spec D-22. The session leader is stopped as soon as it exists (long before it spawns the daemon), and
         // strace kills it on its first sendmsg: the MAINPID= datagram, right after the spawn.
-        string trace = Path.Combine(_directory, "leader.strace");
+        string trace = Path.Combine(_scratch.Path, "leader.strace");
         Task<ProcessResult> launching = Task.Run(() => ClassicDaemon.RunInTerminal(ClassicDaemon.Command($"--daemon --pidfile {PidFile}")));
         int leader = WaitForProcess(p => Read($"/proc/{p}/cmdline").Contains(PidFile, StringComparison.Ordinal)
             && Read($"/proc/{p}/environ").Split('\0').Any(v => v.StartsWith("SDDAEMON_STAGE=1:", StringComparison.Ordinal)));
@@ -144,7 +129,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
         Assert.Equal(pid, DaemonControl.Stop(PidFile, Patience));
         Assert.True(ClassicDaemon.WaitForExit(pid, Patience));
         Assert.False(File.Exists(PidFile)); // removed by the controller (the daemon may not unlink in a root-owned directory)
-        Assert.Empty(Directory.GetFileSystemEntries(_directory)); // neither the guard nor a temporary file stays behind
+        Assert.Empty(Directory.GetFileSystemEntries(_scratch.Path)); // neither the guard nor a temporary file stays behind
     }
 
     [PeerFact("/usr/bin/python3")]
