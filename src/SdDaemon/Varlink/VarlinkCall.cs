@@ -112,8 +112,9 @@ public readonly record struct VarlinkPeer(int Pid, uint Uid, uint Gid)
                 return null;
             }
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            // Closed already (the server is being disposed): nobody to name.
             return null;
         }
 

@@ -176,11 +176,13 @@ public sealed class VarlinkServer : IAsyncDisposable
 
     private async Task ServeConnectionAsync(Socket socket)
     {
-        var connection = new VarlinkConnection(socket, Options.SendTimeout);
         var reader = new VarlinkWire.MessageReader(Options.MessageMax);
         CancellationToken stop = _stop.Token;
         try
         {
+            // Inside the try: DisposeAsync may close the socket before this task first runs, and the
+            // connection reads the peer's credentials from it.
+            var connection = new VarlinkConnection(socket, Options.SendTimeout);
             while (true)
             {
                 int received = await socket.ReceiveAsync(reader.FreeSpace(), SocketFlags.None, stop).ConfigureAwait(false);

@@ -53,7 +53,8 @@ public static partial class ClassicDaemon
     public static ProcessResult RunInTerminal(string shellCommand, TimeSpan? timeout = null, string? workingDirectory = null)
     {
         string command = workingDirectory is null ? shellCommand : $"cd {Quote(workingDirectory)} && {shellCommand}";
-        ProcessResult result = ProcessRunner.Run("/usr/bin/script", ["-qec", command, "/dev/null"], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = null }, timeout ?? TimeSpan.FromSeconds(60));
+        // script(1) runs $SHELL: pinned to bash, because CI has no SHELL and dash cannot name a descriptor above 9.
+        ProcessResult result = ProcessRunner.Run("/usr/bin/script", ["-qec", command, "/dev/null"], new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = null, ["SHELL"] = "/bin/bash" }, timeout ?? TimeSpan.FromSeconds(60));
         // The terminal gets the .NET console's keypad-mode sequences (ESC [?1h ESC =) too: drop escape sequences.
         string text = TerminalEscape().Replace(result.Stdout, "").Replace("\r\n", "\n", StringComparison.Ordinal);
         return result with { Stdout = text };

@@ -305,6 +305,22 @@ public sealed partial class VarlinkServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_peer_of_a_connection_the_server_closed_before_serving_it_is_unknown_not_an_exception()
+    {
+        // DisposeAsync closes every accepted socket, also one whose task has not run yet; that task then read the
+        // peer's credentials from the closed socket and its ObjectDisposedException came out of DisposeAsync (seen in CI).
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(_directory, "closed")));
+        listener.Listen();
+        using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        client.Connect(listener.LocalEndPoint!);
+        System.Net.Sockets.Socket accepted = listener.Accept();
+        Assert.Equal(Environment.ProcessId, VarlinkPeer.Of(accepted)!.Value.Pid);
+        accepted.Dispose();
+        Assert.Null(VarlinkPeer.Of(accepted));
+    }
+
+    [Fact]
     public void V4_the_peer_is_the_connecting_process()
     {
         VarlinkPeer? seen = null;
