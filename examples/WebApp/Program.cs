@@ -47,7 +47,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
         return;
     }
 
-    ISystemdSockets sockets = kestrel.ApplicationServices.GetRequiredService<ISystemdSockets>();
+    ISdDaemonSockets sockets = kestrel.ApplicationServices.GetRequiredService<ISdDaemonSockets>();
     listener = sockets.GetOrBind("web", () =>
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -71,7 +71,7 @@ builder.WebHost.UseSockets(transport => transport.CreateBoundListenSocket = endp
 
 WebApplication app = builder.Build();
 long served = 0;
-ISystemdNotifier notifier = app.Services.GetRequiredService<ISystemdNotifier>();
+ISdDaemonNotifier notifier = app.Services.GetRequiredService<ISdDaemonNotifier>();
 app.MapGet("/", () =>
 {
     long n = Interlocked.Increment(ref served);

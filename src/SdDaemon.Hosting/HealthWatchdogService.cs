@@ -24,7 +24,7 @@ namespace SdDaemon.Hosting;
 [SupportedOSPlatform("linux")]
 internal sealed partial class HealthWatchdogService : IHostedService, IDisposable
 {
-    private readonly SystemdNotifier _notifier;
+    private readonly SdDaemonNotifier _notifier;
     private readonly IReadOnlyList<HealthCheckRegistration> _checks;
     private readonly IServiceScopeFactory _scopes;
     private readonly ILogger _logger;
@@ -33,7 +33,7 @@ internal sealed partial class HealthWatchdogService : IHostedService, IDisposabl
     private Task? _healthLoop;
     private volatile bool _healthy = true;
 
-    public HealthWatchdogService(SystemdNotifier notifier, ILogger<HealthWatchdogService> logger, IServiceScopeFactory scopes, IOptions<HealthCheckServiceOptions> health)
+    public HealthWatchdogService(SdDaemonNotifier notifier, ILogger<HealthWatchdogService> logger, IServiceScopeFactory scopes, IOptions<HealthCheckServiceOptions> health)
     {
         _notifier = notifier;
         _checks = [.. health.Value.Registrations];

@@ -7,7 +7,7 @@ namespace SdDaemon.Hosting;
 /// starts any of them, and this one is registered first, so <see cref="PassedDescriptors"/> exists (the
 /// environment cleaned, the descriptors CLOEXEC) before any hosted service of the application runs or
 /// is even constructed. Without it they stayed inheritable, and LISTEN_* visible to every child, in an
-/// application that never resolves <see cref="ISystemdSockets"/>.
+/// application that never resolves <see cref="ISdDaemonSockets"/>.
 /// </summary>
 internal sealed class PassedDescriptorsCapture : IHostedService
 {

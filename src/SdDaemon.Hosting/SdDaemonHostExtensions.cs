@@ -16,10 +16,10 @@ public static class SdDaemonHostExtensions
     /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
     /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal;
     /// sheds memory on the unit's memory pressure (MemoryPressureWatch=).
-    /// Registers <see cref="ISystemdNotifier"/>, <see cref="ISystemdSockets"/> and
+    /// Registers <see cref="ISdDaemonNotifier"/>, <see cref="ISdDaemonSockets"/> and
     /// <see cref="SdDaemon.ServiceDirectories"/> in any case; outside a manager nothing else changes.
     /// When the host starts, passed descriptors (socket activation, the fd store) are taken whether
-    /// or not the application resolves <see cref="ISystemdSockets"/>: LISTEN_* leave the environment
+    /// or not the application resolves <see cref="ISdDaemonSockets"/>: LISTEN_* leave the environment
     /// and the descriptors become FD_CLOEXEC, so child processes inherit neither.
     /// </summary>
     public static IHostBuilder UseSdDaemon(this IHostBuilder builder, Action<SdDaemonHostOptions>? configure = null)
@@ -42,15 +42,15 @@ public static class SdDaemonHostExtensions
         var now = new SdDaemonHostOptions();
         configure?.Invoke(now);
 
-        services.TryAddSingleton(sp => new SystemdNotifier(sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
-        services.TryAddSingleton<ISystemdNotifier>(sp => sp.GetRequiredService<SystemdNotifier>());
+        services.TryAddSingleton(sp => new SdDaemonNotifier(sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
+        services.TryAddSingleton<ISdDaemonNotifier>(sp => sp.GetRequiredService<SdDaemonNotifier>());
         services.TryAddSingleton<PassedDescriptors>();
-        services.TryAddSingleton<ISystemdSockets, SystemdSockets>();
+        services.TryAddSingleton<ISdDaemonSockets, SdDaemonSockets>();
         services.TryAddSingleton(_ => SdDaemon.ServiceDirectories.FromEnvironment());
 
         // First of all hosted services, so that the passed descriptors are CLOEXEC and LISTEN_* gone
         // before any of the application's hosted services is constructed or started, even when
-        // nothing resolves ISystemdSockets (a child would otherwise inherit both).
+        // nothing resolves ISdDaemonSockets (a child would otherwise inherit both).
         if (!services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(PassedDescriptorsCapture)))
         {
             services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PassedDescriptorsCapture>());

@@ -16,14 +16,14 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
 {
     private readonly IHostApplicationLifetime _application;
     private readonly SdDaemonHostOptions _options;
-    private readonly ISystemdNotifier _notifier;
+    private readonly ISdDaemonNotifier _notifier;
     private readonly ServiceReloader _reloader;
     private readonly ILogger _logger;
     private readonly List<IDisposable> _registrations = [];
     private TimeoutExtender? _extender;
     private int _stopping;
 
-    public SdDaemonLifetime(IHostApplicationLifetime application, IOptions<SdDaemonHostOptions> options, ISystemdNotifier notifier, ServiceReloader reloader, ILogger<SdDaemonLifetime> logger)
+    public SdDaemonLifetime(IHostApplicationLifetime application, IOptions<SdDaemonHostOptions> options, ISdDaemonNotifier notifier, ServiceReloader reloader, ILogger<SdDaemonLifetime> logger)
     {
         _application = application;
         _options = options.Value;
@@ -117,7 +117,7 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
         private readonly ManualResetEventSlim _stop = new();
         private readonly Thread _thread;
 
-        private TimeoutExtender(ISystemdNotifier notifier, SdDaemonHostOptions options)
+        private TimeoutExtender(ISdDaemonNotifier notifier, SdDaemonHostOptions options)
         {
             TimeSpan interval = options.TimeoutExtensionInterval;
             TimeSpan extension = interval * 2;
@@ -137,7 +137,7 @@ internal sealed partial class SdDaemonLifetime : IHostLifetime, IDisposable
             _thread.Start();
         }
 
-        public static TimeoutExtender? Start(ISystemdNotifier notifier, SdDaemonHostOptions options) =>
+        public static TimeoutExtender? Start(ISdDaemonNotifier notifier, SdDaemonHostOptions options) =>
             notifier.IsUnderManager && options.MaxTimeoutExtension > TimeSpan.Zero && options.TimeoutExtensionInterval > TimeSpan.Zero
                 ? new TimeoutExtender(notifier, options)
                 : null;

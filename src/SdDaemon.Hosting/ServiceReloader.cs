@@ -14,13 +14,13 @@ namespace SdDaemon.Hosting;
 [SupportedOSPlatform("linux")]
 internal sealed partial class ServiceReloader : IDisposable
 {
-    private readonly ISystemdNotifier _notifier;
+    private readonly ISdDaemonNotifier _notifier;
     private readonly IServiceProvider _services;
     private readonly SdDaemonHostOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public ServiceReloader(ISystemdNotifier notifier, IServiceProvider services, IOptions<SdDaemonHostOptions> options, ILogger<ServiceReloader> logger)
+    public ServiceReloader(ISdDaemonNotifier notifier, IServiceProvider services, IOptions<SdDaemonHostOptions> options, ILogger<ServiceReloader> logger)
     {
         _notifier = notifier;
         _services = services;

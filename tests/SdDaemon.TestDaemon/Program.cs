@@ -29,7 +29,7 @@
 //     message, an exception with an inner one and a structured message through AddJournal, with
 //     SyslogIdentifier TAG) | journal-big=TAG:BYTES (one native entry of BYTES bytes, through a memfd
 //     above 1 MiB) | journal-check (print whether stderr is the journal, and JOURNAL_STREAM)
-//   host-child=FILE (start a generic host with AddSdDaemon that never resolves ISystemdSockets, then write
+//   host-child=FILE (start a generic host with AddSdDaemon that never resolves ISdDaemonSockets, then write
 //     the fds from 3 on a child process holds and the LISTEN_* it sees to FILE, and stop the host)
 //   host-health=N:RUN_MS (a generic host with AddSdDaemon and a health check that is Unhealthy the first N
 //     times it runs, healthy after; runs RUN_MS with the console logger, then stops; prints the checks run)

@@ -18,7 +18,7 @@ namespace SdDaemon.Hosting.Varlink;
 internal sealed partial class VarlinkHostedService : IHostedService, IAsyncDisposable
 {
     private readonly SdDaemonVarlinkOptions _options;
-    private readonly ISystemdSockets _sockets;
+    private readonly ISdDaemonSockets _sockets;
     private readonly IEnumerable<VarlinkInterface> _interfaces;
     private readonly VarlinkInterface _service;
     private readonly ILogger _logger;
@@ -28,7 +28,7 @@ internal sealed partial class VarlinkHostedService : IHostedService, IAsyncDispo
 
     public VarlinkHostedService(
         IOptions<SdDaemonVarlinkOptions> options,
-        ISystemdSockets sockets,
+        ISdDaemonSockets sockets,
         IEnumerable<VarlinkInterface> interfaces,
         ServiceReloader reloader,
         LogLevelOverride logLevel,

@@ -130,7 +130,7 @@ public sealed class CredentialsConfigurationTests : IDisposable
         File.WriteAllText(Path.Join(_dir.FullName, "Good"), Secret + "-rotated");
         File.WriteAllBytes(Path.Join(_dir.FullName, "Bad"), [.. Encoding.ASCII.GetBytes(Secret), 0xff]);
         using NotifyReceiver receiver = NotifyReceiver.Bind();
-        using var notifier = new SystemdNotifier(receiver.NotifySocket, hideFromChildren: false);
+        using var notifier = new SdDaemonNotifier(receiver.NotifySocket, hideFromChildren: false);
         using ILoggerFactory logging = LoggerFactory.Create(b => b.AddProvider(new WriterLoggerProvider(log)).SetMinimumLevel(LogLevel.Trace));
         ServiceProvider services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).BuildServiceProvider();
         var application = new Mock<IHostApplicationLifetime>();

@@ -6,11 +6,11 @@ using Xunit;
 namespace SdDaemon.Tests.Hosting;
 
 /// <summary>Issue 10, item 6: the host takes socket-activated descriptors at start whether or not the
-/// application resolves ISystemdSockets (spec L-5, L-6: descriptors CLOEXEC, LISTEN_* unset).</summary>
+/// application resolves ISdDaemonSockets (spec L-5, L-6: descriptors CLOEXEC, LISTEN_* unset).</summary>
 public sealed class PassedDescriptorsTests
 {
     [Fact]
-    public void A_host_that_never_resolves_ISystemdSockets_still_hides_passed_fds_and_LISTEN_from_its_children()
+    public void A_host_that_never_resolves_ISdDaemonSockets_still_hides_passed_fds_and_LISTEN_from_its_children()
     {
         string directory = Directory.CreateTempSubdirectory("sdd-host-fds-").FullName;
         try

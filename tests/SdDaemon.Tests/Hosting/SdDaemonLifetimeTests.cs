@@ -17,14 +17,14 @@ public sealed class SdDaemonLifetimeTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
     private readonly NotifyReceiver _receiver = NotifyReceiver.Bind();
-    private readonly SystemdNotifier _notifier;
+    private readonly SdDaemonNotifier _notifier;
     private readonly CancellationTokenSource _started = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Mock<IHostApplicationLifetime> _application = new();
 
     public SdDaemonLifetimeTests()
     {
-        _notifier = new SystemdNotifier(_receiver.NotifySocket, hideFromChildren: false);
+        _notifier = new SdDaemonNotifier(_receiver.NotifySocket, hideFromChildren: false);
         _application.SetupGet(a => a.ApplicationStarted).Returns(_started.Token);
         _application.SetupGet(a => a.ApplicationStopping).Returns(_stopping.Token);
     }
@@ -116,7 +116,7 @@ public sealed class SdDaemonLifetimeTests : IDisposable
     [Fact]
     public void Outside_a_manager_the_notifier_is_harmless()
     {
-        using var notifier = new SystemdNotifier(null, hideFromChildren: true);
+        using var notifier = new SdDaemonNotifier(null, hideFromChildren: true);
         Assert.False(notifier.IsUnderManager);
         Assert.Equal(NotifyOutcome.NotListening, notifier.SetStatus("x").Outcome);
     }
@@ -184,7 +184,7 @@ public sealed class SdDaemonLifetimeTests : IDisposable
         try
         {
             Environment.SetEnvironmentVariable("NOTIFY_SOCKET", _receiver.NotifySocket);
-            using var notifier = new SystemdNotifier(hideFromChildren: true);
+            using var notifier = new SdDaemonNotifier(hideFromChildren: true);
             Assert.Null(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"));
             Assert.True(notifier.IsUnderManager);
             Assert.True(notifier.SetStatus("still reaching the manager").IsSent);

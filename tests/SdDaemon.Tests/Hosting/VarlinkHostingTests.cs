@@ -28,7 +28,7 @@ public sealed class VarlinkHostingTests : IAsyncLifetime
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Noisy", LogLevel.Error);
         builder.Logging.AddProvider(_captured);
-        builder.Services.AddSingleton<ISystemdNotifier>(new SystemdNotifier(_receiver.NotifySocket, hideFromChildren: false));
+        builder.Services.AddSingleton<ISdDaemonNotifier>(new SdDaemonNotifier(_receiver.NotifySocket, hideFromChildren: false));
         builder.Services.AddSingleton<IReloadHandler>(new Reload(_reloads));
         builder.Services.AddSdDaemon();
         builder.Services.AddSdDaemonVarlink(options => options.SocketPath = _path);

@@ -11,7 +11,7 @@ namespace SdDaemon.Hosting;
 /// The descriptors are read once at start-up with LISTEN_* removed from the environment and
 /// FD_CLOEXEC set, so children the application starts neither inherit them nor see the variables.
 /// </summary>
-public interface ISystemdSockets
+public interface ISdDaemonSockets
 {
     /// <summary>What the manager passed (empty when not socket-activated; failed with the errno for malformed LISTEN_*).</summary>
     ListenFdsResult Passed { get; }

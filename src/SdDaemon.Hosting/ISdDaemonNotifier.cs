@@ -7,7 +7,7 @@ namespace SdDaemon.Hosting;
 /// application (<see href="https://www.freedesktop.org/software/systemd/man/sd_notify.html">sd_notify(3)</see>).
 /// Every member is harmless when no manager listens.
 /// </summary>
-public interface ISystemdNotifier
+public interface ISdDaemonNotifier
 {
     /// <summary>True when NOTIFY_SOCKET was set when the host started.</summary>
     bool IsUnderManager { get; }

@@ -3,14 +3,14 @@ using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
-/// <summary>The host's <see cref="ISystemdSockets"/>, over the descriptors <see cref="PassedDescriptors"/>
+/// <summary>The host's <see cref="ISdDaemonSockets"/>, over the descriptors <see cref="PassedDescriptors"/>
 /// took (and owns: they outlive this view until the host is disposed).</summary>
-internal sealed class SystemdSockets : ISystemdSockets
+internal sealed class SdDaemonSockets : ISdDaemonSockets
 {
-    private readonly SystemdNotifier _notifier;
+    private readonly SdDaemonNotifier _notifier;
     private readonly object _gate = new();
 
-    public SystemdSockets(SystemdNotifier notifier, PassedDescriptors passed)
+    public SdDaemonSockets(SdDaemonNotifier notifier, PassedDescriptors passed)
     {
         _notifier = notifier;
         Passed = passed.Result;

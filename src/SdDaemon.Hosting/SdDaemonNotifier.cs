@@ -7,16 +7,16 @@ namespace SdDaemon.Hosting;
 /// environment so that children the application starts do not inherit it (a child that notifies
 /// READY=1 or MAINPID= would be taken for the service itself).
 /// </summary>
-internal sealed class SystemdNotifier : ISystemdNotifier, IDisposable
+internal sealed class SdDaemonNotifier : ISdDaemonNotifier, IDisposable
 {
     private readonly NotifyChannel? _channel;
 
-    public SystemdNotifier(bool hideFromChildren)
+    public SdDaemonNotifier(bool hideFromChildren)
         : this(Environment.GetEnvironmentVariable(EnvironmentVariables.NotifySocket), hideFromChildren)
     {
     }
 
-    internal SystemdNotifier(string? address, bool hideFromChildren)
+    internal SdDaemonNotifier(string? address, bool hideFromChildren)
     {
         if (address is not null && OperatingSystem.IsLinux())
         {
