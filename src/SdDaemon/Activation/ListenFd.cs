@@ -161,7 +161,7 @@ public sealed class ListenFd : IDisposable
                     int flags = Libc.Fcntl(Fd, Libc.F_GETFL, 0);
                     if (flags < 0)
                     {
-                        throw new IOException($"fcntl(F_GETFL) on fd {Fd} '{Name}' failed: errno {Libc.LastErrno}");
+                        throw new IOException(Errno.Describe($"fcntl(F_GETFL) on fd {Fd} '{Name}' failed", Libc.LastErrno));
                     }
 
                     // systemd opens ListenFIFO= and ListenSpecial= with O_NONBLOCK; FileStream does
@@ -171,7 +171,7 @@ public sealed class ListenFd : IDisposable
                     // for a descriptor passed to this service to use, and needed for a Stream.
                     if ((flags & Libc.O_NONBLOCK) != 0 && Libc.Fcntl(Fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) < 0)
                     {
-                        throw new IOException($"fcntl(F_SETFL) clearing O_NONBLOCK on fd {Fd} '{Name}' failed: errno {Libc.LastErrno}");
+                        throw new IOException(Errno.Describe($"fcntl(F_SETFL) clearing O_NONBLOCK on fd {Fd} '{Name}' failed", Libc.LastErrno));
                     }
 
                     FileAccess access = (flags & Libc.O_ACCMODE) switch

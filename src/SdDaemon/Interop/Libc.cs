@@ -194,7 +194,7 @@ internal static unsafe partial class Libc
         TimeSpec now;
         if (ClockGetTime(CLOCK_MONOTONIC, &now) != 0)
         {
-            throw new InvalidOperationException($"clock_gettime(CLOCK_MONOTONIC) failed: errno {LastErrno}");
+            throw new InvalidOperationException(Errno.Describe($"clock_gettime(CLOCK_MONOTONIC) failed", LastErrno));
         }
 
         return (ulong)now.Seconds * 1_000_000UL + (ulong)now.Nanoseconds / 1000UL;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
@@ -53,7 +52,12 @@ public readonly struct WatchdogStatus : IEquatable<WatchdogStatus>
     public int Errno { get; }
 
     /// <summary>What was wrong, with the errno's text; null unless failed.</summary>
-    public string? ErrorMessage => IsFailed ? $"{_detail} (errno {Errno}: {Marshal.GetPInvokeErrorMessage(Errno)})" : null;
+    public string? ErrorMessage => IsFailed ? Interop.Errno.Describe(_detail, Errno) : null;
+
+    /// <summary>Throws <see cref="SdDaemonException"/> when a variable was malformed; returns this status otherwise.</summary>
+    /// <exception cref="SdDaemonException">The status is <see cref="WatchdogOutcome.Failed"/>.</exception>
+    public WatchdogStatus ThrowIfFailed() =>
+        IsFailed ? throw new SdDaemonException($"sd_watchdog_enabled failed: {ErrorMessage}", Errno) : this;
 
     /// <inheritdoc />
     public bool Equals(WatchdogStatus other) =>
