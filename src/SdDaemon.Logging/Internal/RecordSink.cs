@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using SdDaemon.Interop;
+using SdDaemon.Text;
 
 namespace SdDaemon.Logging.Internal;
 
