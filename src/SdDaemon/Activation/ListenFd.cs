@@ -318,13 +318,9 @@ public sealed class ListenFd : IDisposable
         switch (st.FileType)
         {
             case Libc.S_IFSOCK:
-                int domain = 0, type = 0, accepting = 0;
-                uint length = sizeof(int);
-                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, &domain, &length);
-                length = sizeof(int);
-                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, &type, &length);
-                length = sizeof(int);
-                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, &accepting, &length);
+                _ = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, out int domain);
+                _ = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out int type);
+                _ = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int accepting);
                 return new Info(FileKind.Socket, domain, type, accepting != 0);
             case Libc.S_IFIFO:
                 return new Info(FileKind.Fifo, 0, 0, false);

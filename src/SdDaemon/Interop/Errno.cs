@@ -31,6 +31,7 @@ internal static class Errno
     public const int ELOOP = 40;
     public const int EPROTO = 71;
     public const int EBADMSG = 74;
+    public const int ENOTSOCK = 88;
     public const int EDESTADDRREQ = 89;
     public const int EMSGSIZE = 90;
     public const int EPROTOTYPE = 91;

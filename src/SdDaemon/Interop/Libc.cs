@@ -26,6 +26,7 @@ internal static unsafe partial class Libc
 
     public const int SOL_SOCKET = 1;
     public const int SO_TYPE = 3;
+    public const int SO_ERROR = 4;
     public const int SO_SNDBUF = 7;
     public const int SO_RCVBUF = 8;
     public const int SO_PASSCRED = 16;
@@ -145,6 +146,21 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
+
+    /// <summary>An int socket option: 0 and its value, or the errno (EINVAL when the kernel gave no int).</summary>
+    public static int GetSockOptInt(int fd, int level, int name, out int value)
+    {
+        int result = 0;
+        uint length = sizeof(int);
+        if (GetSockOpt(fd, level, name, &result, &length) < 0)
+        {
+            value = 0;
+            return LastErrno;
+        }
+
+        value = result;
+        return length == sizeof(int) ? 0 : Errno.EINVAL;
+    }
 
     [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
     public static partial int GetSockName(int fd, byte* address, uint* length);

@@ -422,11 +422,10 @@ public sealed class NotifyChannel : IDisposable
         return 0;
     }
 
-    private static unsafe int SocketError(int fd)
+    private static int SocketError(int fd)
     {
-        int error = 0;
-        uint length = sizeof(int);
-        return Libc.GetSockOpt(fd, Libc.SOL_SOCKET, 4 /* SO_ERROR */, &error, &length) == 0 ? error : Libc.LastErrno;
+        int failed = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out int error);
+        return failed != 0 ? failed : error;
     }
 
     /// <summary>
