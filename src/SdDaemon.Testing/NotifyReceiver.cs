@@ -15,9 +15,6 @@ namespace SdDaemon.Testing;
 [SupportedOSPlatform("linux")]
 public sealed class NotifyReceiver : IDisposable
 {
-    /// <summary>The manager reads at most this many bytes of a datagram (NOTIFY_BUFFER_MAX, PIPE_BUF).</summary>
-    public const int MaxMessageBytes = 4096;
-
     private readonly FileDescriptorHandle _socket;
     private readonly string? _pathToDelete;
     private readonly List<NotifyMessage> _history = [];

@@ -88,30 +88,6 @@ public sealed class Notification
         States = states;
     }
 
-    /// <summary>
-    /// A message from its text, as sd_notify(3) takes it: <c>KEY=VALUE</c> lines separated by <c>\n</c>.
-    /// Use it for keys this library has no typed form for; the typed <see cref="NotifyState"/> forms are safer.
-    /// </summary>
-    /// <exception cref="ArgumentException">Empty, a NUL or <c>\r</c>, a lone trailing backslash, a BARRIER= line,
-    /// invalid UTF-16, or more than 4096 bytes of UTF-8.</exception>
-    public static Notification FromText(string text)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(text);
-        foreach (string line in text.Split('\n'))
-        {
-            if (line.StartsWith("BARRIER=", StringComparison.Ordinal))
-            {
-                throw new ArgumentException("BARRIER= is sent only alone, by Notification.Barrier().", nameof(text));
-            }
-
-            NotifyState.ValidateValue(line, nameof(text));
-        }
-
-        byte[] payload = Encoding.UTF8.GetBytes(text);
-        ThrowIfTooLong(payload.Length, nameof(text));
-        return new Notification(payload, []);
-    }
-
     /// <summary><c>READY=1</c>: start-up finished.</summary>
     public static Notification Ready { get; } = new(NotifyState.Ready);
 
@@ -132,7 +108,7 @@ public sealed class Notification
     /// <exception cref="ArgumentException">See <see cref="NotifyState.Status"/>.</exception>
     public static Notification Status(string text) => new(NotifyState.Status(text));
 
-    /// <summary>The typed assignments this message was made of (empty for <see cref="FromText"/>).</summary>
+    /// <summary>The typed assignments this message was made of.</summary>
     public IReadOnlyList<NotifyState> States { get; }
 
     /// <summary>The message text, as the manager receives it.</summary>

@@ -233,24 +233,9 @@ public sealed class NotifyState
         _ => throw new ArgumentOutOfRangeException(nameof(access), access, "Unknown NotifyAccess value."),
     });
 
-    /// <summary>A private assignment <c>X_KEY=value</c>; the manager ignores keys it does not know
-    /// (spec N-8), and private keys must start with <c>X_</c>.</summary>
-    /// <exception cref="ArgumentException">The key is not <c>X_</c> followed by <c>[A-Z0-9_]</c>, or the value is invalid.</exception>
-    public static NotifyState Custom(string key, string value)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(value);
-        if (!key.StartsWith("X_", StringComparison.Ordinal) || !IsValidKey(key))
-        {
-            throw new ArgumentException($"'{key}' is not a private notify key: it must start with X_ and contain only A-Z, 0-9 and _.", nameof(key));
-        }
-
-        ValidateValue(value, nameof(value));
-        return new NotifyState(key, value);
-    }
-
-    /// <summary>Any <c>KEY=VALUE</c> assignment, for keys this library has no typed form for yet.
-    /// The key must be <c>[A-Z0-9_]+</c>; the value obeys the same rules as every other value.</summary>
+    /// <summary>Any <c>KEY=VALUE</c> assignment, for keys this library has no typed form for yet, and for
+    /// private keys (<c>X_</c>...; the manager ignores keys it does not know, spec N-8). The key must be
+    /// <c>[A-Z0-9_]+</c>; the value obeys the same rules as every other value. The library's one raw form.</summary>
     /// <exception cref="ArgumentException">Invalid key or value.</exception>
     public static NotifyState Assignment(string key, string value)
     {

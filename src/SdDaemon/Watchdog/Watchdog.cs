@@ -154,10 +154,6 @@ public static class Watchdog
         return status.IsEnabled ? StartKeepAlive(status.Timeout, isHealthy) : null;
     }
 
-    /// <summary><c>WATCHDOG=trigger</c> (systemd 243): the manager acts as if the watchdog had timed out.</summary>
-    [SupportedOSPlatform("linux")]
-    public static NotifyResult Trigger() => Notification.WatchdogTrigger.Send();
-
     /// <summary>The worker of <see cref="Check(bool)"/>.</summary>
     internal static WatchdogStatus Check(IEnvironmentSource environment, int ownPid, bool unsetEnvironment)
     {

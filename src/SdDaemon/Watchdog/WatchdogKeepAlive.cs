@@ -129,9 +129,6 @@ public sealed class WatchdogKeepAlive : IDisposable
         return result;
     }
 
-    /// <summary><c>WATCHDOG=trigger</c> (systemd 243): tell the manager to act as if the watchdog had timed out, now.</summary>
-    public NotifyResult Trigger() => _channel.Send(Notification.WatchdogTrigger);
-
     /// <summary>Stops the keep-alive thread and waits for it to end.</summary>
     public void Dispose()
     {

@@ -304,7 +304,7 @@ public sealed class NotifyChannelTests : IDisposable
         {
             for (int i = 0; i < perThread; i++)
             {
-                Assert.Equal(NotifyResult.Sent, _channel.Send(new Notification(NotifyState.Custom("X_SEQ", $"{thread}-{i}"), NotifyState.Status($"thread {thread} message {i}"))));
+                Assert.Equal(NotifyResult.Sent, _channel.Send(new Notification(NotifyState.Assignment("X_SEQ", $"{thread}-{i}"), NotifyState.Status($"thread {thread} message {i}"))));
             }
         });
         Assert.True(reader.Wait(TimeSpan.FromSeconds(30)));
