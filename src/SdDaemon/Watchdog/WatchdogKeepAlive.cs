@@ -251,23 +251,27 @@ public sealed class WatchdogKeepAlive : IDisposable
         }
     }
 
-    /// <summary>One ping, if healthy: sent at once, and on a full queue tried again until it gets
-    /// through or <paramref name="due"/> (see the remarks on the class). Called with the lock held;
-    /// the health check and the sends run outside it.</summary>
-    private void PingIfHealthy(long due)
+    /// <summary>Runs <paramref name="work"/> (a user's health check, a send) without the lock that the caller
+    /// holds, so that Dispose and ChangeTimeout never wait for it.</summary>
+    private T Unlocked<T>(Func<T> work)
     {
         Monitor.Exit(_gate);
-        bool healthy;
         try
         {
-            healthy = IsHealthy();
+            return work();
         }
         finally
         {
             Monitor.Enter(_gate);
         }
+    }
 
-        if (!healthy)
+    /// <summary>One ping, if healthy: sent at once, and on a full queue tried again until it gets
+    /// through or <paramref name="due"/> (see the remarks on the class). Called with the lock held;
+    /// the health check and the sends run outside it.</summary>
+    private void PingIfHealthy(long due)
+    {
+        if (!Unlocked(IsHealthy))
         {
             Interlocked.Increment(ref _skipped);
             return;
@@ -276,17 +280,7 @@ public sealed class WatchdogKeepAlive : IDisposable
         int retry = FirstRetryMilliseconds;
         while (!_stopping && !_wake)
         {
-            Monitor.Exit(_gate);
-            NotifyResult result;
-            try
-            {
-                result = SendPing();
-            }
-            finally
-            {
-                Monitor.Enter(_gate);
-            }
-
+            NotifyResult result = Unlocked(SendPing);
             _lastResult = result;
             if (result.IsSent)
             {
