@@ -3,6 +3,9 @@
 //   ready | stopping | status=TEXT | extend=USEC | sleep=MS | notify=RAW (\n as the two chars \n)
 //   fdstore=NAME:PATH (open PATH, store it with FDNAME=NAME) | fdremove=NAME
 //   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
+//   mainpid-handover (spawn `sleep 600`, Notification.SendMainPid(child)) | mainpidfdid=right|wrong (spawn
+//     `sleep 600`, MAINPID= it with MAINPIDFDID= its pidfd's inode id, or 1, which no pidfd has)
+//   pidfdid=FILE (append LISTEN_PIDFDID as given and this process's pidfd inode id, read with stat(1), to FILE)
 //   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
 //   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
 //   status-burst=N (STATUS=burst 1 .. STATUS=burst N as fast as possible)
@@ -24,7 +27,7 @@
 //   greet=NAME (the fd named NAME is a connection, Accept=yes: write "hello from NAME <pid>\n" to ToStream())
 //   serve-loop=NAME (as serve, for every connection, on a background thread)
 //   watchdog (start the keep-alive if WATCHDOG_USEC says so) | watchdog-unhealthy-after=MS
-//   watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
+//   watchdog-change=MS (WatchdogKeepAlive.ChangeTimeout: WATCHDOG_USEC= and the new interval) | watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
 //   journal=MODE:TAG (MODE auto|stderr|native: log every level, notice/alert/emerg, a multi-line
 //     message, an exception with an inner one and a structured message through AddJournal, with
 //     SyslogIdentifier TAG) | journal-big=TAG:BYTES (one native entry of BYTES bytes, through a memfd
@@ -60,6 +63,7 @@ using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.
 });
 
 var keep = new List<IDisposable>();
+WatchdogKeepAlive? keepAlive = null;
 ListenFdsResult? activated = null;
 foreach (string step in args)
 {
@@ -91,6 +95,9 @@ foreach (string step in args)
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
         "mainpid-child" => MainPidChild(),
+        "mainpid-handover" => MainPidHandover(),
+        "mainpidfdid" => MainPidFdId(arg == "right"),
+        "pidfdid" => WritePidFdId(arg),
         "env" => WriteEnvironment(arg),
         "wait" => Wait(),
         "exit" => Exit(int.Parse(arg, CultureInfo.InvariantCulture)),
@@ -102,6 +109,7 @@ foreach (string step in args)
         "greet" => Greet(arg),
         "watchdog" => StartWatchdog(null),
         "watchdog-unhealthy-after" => StartWatchdog(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))),
+        "watchdog-change" => ChangeWatchdog(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))),
         "watchdog-trigger" => Watchdog.Trigger().ToString(),
         "starve" => Starve(),
         "crash-thread" => CrashThread(),
@@ -242,9 +250,17 @@ string StartWatchdog(TimeSpan? healthyFor)
     if (keeper is not null)
     {
         keep.Add(keeper);
+        keepAlive = keeper;
     }
 
     return $"{status} interval={keeper?.Interval}";
+}
+
+string ChangeWatchdog(TimeSpan timeout)
+{
+    WatchdogKeepAlive keeper = keepAlive ?? throw new InvalidOperationException("no keep-alive: run the watchdog step first");
+    NotifyResult sent = keeper.ChangeTimeout(timeout);
+    return $"{sent} timeout={keeper.Timeout} interval={keeper.Interval}";
 }
 
 string Starve()
@@ -356,6 +372,45 @@ string MainPidChild()
 {
     var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
     return $"{child.Id} " + new Notification(NotifyState.MainPid(child.Id)) { Pid = child.Id }.Send();
+}
+
+string MainPidHandover()
+{
+    var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
+    return $"{child.Id} " + Notification.SendMainPid(child);
+}
+
+string MainPidFdId(bool right)
+{
+    var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
+    ulong id = right ? PidFdInodeId(child.Id) : 1;
+    return $"{child.Id} {id} " + new Notification(NotifyState.MainPid(child.Id), NotifyState.MainPidFdId(id)).Send();
+}
+
+string WritePidFdId(string path)
+{
+    File.AppendAllLines(path, [$"LISTEN_PIDFDID={Environment.GetEnvironmentVariable("LISTEN_PIDFDID")}", $"OWN_PIDFDID={PidFdInodeId(Environment.ProcessId)}"]);
+    return "written";
+}
+
+// A pidfd's inode id as stat(1) sees it through /proc (independent of the library's own reading).
+static ulong PidFdInodeId(int pid)
+{
+    int fd = TestDaemonLibc.PidFdOpen(pid, 0);
+    if (fd < 0)
+    {
+        throw new InvalidOperationException($"pidfd_open({pid}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    try
+    {
+        string inode = RunShell($"stat -L -c %i /proc/{Environment.ProcessId}/fd/{fd}");
+        return ulong.Parse(inode, CultureInfo.InvariantCulture);
+    }
+    finally
+    {
+        _ = TestDaemonLibc.Close(fd);
+    }
 }
 
 string WriteEnvironment(string path)
@@ -553,4 +608,10 @@ internal static unsafe partial class TestDaemonLibc
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, long a, long b);
+
+    /// <summary>pidfd_open(2) (434 on every architecture).</summary>
+    public static int PidFdOpen(int pid, int flags) => (int)Syscall(434, pid, flags);
 }
