@@ -34,6 +34,10 @@
 //     above 1 MiB) | journal-check (print whether stderr is the journal, and JOURNAL_STREAM)
 //   host-child=FILE (start a generic host with AddSdDaemon that never resolves ISdDaemonSockets, then write
 //     the fds from 3 on a child process holds and the LISTEN_* it sees to FILE, and stop the host)
+//   host-listener=NAME:PORT:FILE[:ONCE] (a generic host with AddSdDaemon; ISdDaemonSockets.GetOrBind(NAME, bind
+//     127.0.0.1:PORT); append $FDSTORE, the passed names, and how many of this process's fds are that socket
+//     to FILE. With ONCE, a file that does not exist yet: also store the socket again, as versions before
+//     FS-2 did, and create ONCE)
 //   host-health=N:RUN_MS (a generic host with AddSdDaemon and a health check that is Unhealthy the first N
 //     times it runs, healthy after; runs RUN_MS with the console logger, then stops; prints the checks run)
 //   keepalive-without-fds (lower RLIMIT_NOFILE, use up every descriptor, then Watchdog.StartKeepAlive:
@@ -118,6 +122,7 @@ foreach (string step in args)
         "host-child" => HostChild(arg),
         "keepalive-without-fds" => KeepAliveWithoutFds(),
         "host-health" => HostHealth(arg),
+        "host-listener" => HostListener(arg),
         "journal-check" => $"{JournalStreamCheck.IsStandardErrorJournal} JOURNAL_STREAM={Environment.GetEnvironmentVariable("JOURNAL_STREAM")}",
         _ => throw new ArgumentException($"unknown step '{step}'"),
     };
@@ -510,6 +515,43 @@ string HostChild(string path)
     File.WriteAllLines(path, lines);
     host.StopAsync().GetAwaiter().GetResult();
     return "written";
+}
+
+string HostListener(string arg)
+{
+    string[] parts = arg.Split(':');
+    string fdStore = Environment.GetEnvironmentVariable("FDSTORE") ?? "(unset)";
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
+    builder.Logging.ClearProviders();
+    builder.Services.AddSdDaemon();
+    IHost host = builder.Build();
+    keep.Add(host);
+    var sockets = host.Services.GetRequiredService<SdDaemon.Hosting.ISdDaemonSockets>();
+    Socket listener = sockets.GetOrBind(parts[0], () =>
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, int.Parse(parts[1], CultureInfo.InvariantCulture)));
+        socket.Listen(16);
+        return socket;
+    });
+    keep.Add(listener);
+    if (parts.Length > 3 && !File.Exists(parts[3]))
+    {
+        Console.WriteLine("stored again: " + new Notification(NotifyState.FdStore, NotifyState.FdName(parts[0])) { Files = [listener.SafeHandle] }.Send());
+        File.WriteAllText(parts[3], "");
+    }
+
+    string target = new FileInfo($"/proc/self/fd/{listener.Handle}").LinkTarget!;
+    int same = Directory.GetFiles("/proc/self/fd").Count(fd => new FileInfo(fd).LinkTarget == target);
+    File.AppendAllLines(parts[2],
+    [
+        $"FDSTORE={fdStore}",
+        "passed=" + string.Join(',', sockets.Passed.Select(fd => fd.Name)),
+        $"same-socket-fds={same}",
+        "---",
+    ]);
+    return "listening";
 }
 
 string HostHealth(string arg)
