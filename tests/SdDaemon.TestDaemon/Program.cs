@@ -5,6 +5,8 @@
 //   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
 //   mainpid-handover (spawn `sleep 600`, Notification.SendMainPid(child)) | mainpidfdid=right|wrong (spawn
 //     `sleep 600`, MAINPID= it with MAINPIDFDID= its pidfd's inode id, or 1, which no pidfd has)
+//   raw-both=PATH:oversize|nul|ok (the same raw datagram to NOTIFY_SOCKET and to PATH: STATUS= of 4097 bytes
+//     in all, STATUS=nul\0inside, or STATUS=after)
 //   pidfdid=FILE (append LISTEN_PIDFDID as given and this process's pidfd inode id, read with stat(1), to FILE)
 //   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
 //   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
@@ -102,6 +104,7 @@ foreach (string step in args)
         "mainpid-handover" => MainPidHandover(),
         "mainpidfdid" => MainPidFdId(arg == "right"),
         "pidfdid" => WritePidFdId(arg),
+        "raw-both" => RawToBoth(arg),
         "env" => WriteEnvironment(arg),
         "wait" => Wait(),
         "exit" => Exit(int.Parse(arg, CultureInfo.InvariantCulture)),
@@ -392,6 +395,21 @@ string MainPidFdId(bool right)
     return $"{child.Id} {id} " + new Notification(NotifyState.MainPid(child.Id), NotifyState.MainPidFdId(id)).Send();
 }
 
+string RawToBoth(string arg)
+{
+    int colon = arg.LastIndexOf(':');
+    byte[] datagram = arg[(colon + 1)..] switch
+    {
+        "oversize" => Encoding.ASCII.GetBytes("STATUS=" + new string('x', 4090)),
+        "nul" => "STATUS=nul\0inside"u8.ToArray(),
+        _ => "STATUS=after"u8.ToArray(),
+    };
+    using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+    socket.SendTo(datagram, new UnixDomainSocketEndPoint(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")!));
+    socket.SendTo(datagram, new UnixDomainSocketEndPoint(arg[..colon]));
+    return $"{datagram.Length} bytes";
+}
+
 string WritePidFdId(string path)
 {
     File.AppendAllLines(path, [$"LISTEN_PIDFDID={Environment.GetEnvironmentVariable("LISTEN_PIDFDID")}", $"OWN_PIDFDID={PidFdInodeId(Environment.ProcessId)}"]);
@@ -521,6 +539,8 @@ string HostListener(string arg)
 {
     string[] parts = arg.Split(':');
     string fdStore = Environment.GetEnvironmentVariable("FDSTORE") ?? "(unset)";
+    // AddSdDaemon hides NOTIFY_SOCKET from children; the steps after this one still send.
+    string? notifySocket = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
     HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
     builder.Logging.ClearProviders();
     builder.Services.AddSdDaemon();
@@ -536,6 +556,7 @@ string HostListener(string arg)
         return socket;
     });
     keep.Add(listener);
+    Environment.SetEnvironmentVariable("NOTIFY_SOCKET", notifySocket);
     if (parts.Length > 3 && !File.Exists(parts[3]))
     {
         Console.WriteLine("stored again: " + new Notification(NotifyState.FdStore, NotifyState.FdName(parts[0])) { Files = [listener.SafeHandle] }.Send());
