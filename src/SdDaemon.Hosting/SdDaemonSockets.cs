@@ -57,9 +57,10 @@ internal sealed class SdDaemonSockets : ISdDaemonSockets
         }
 
         Socket socket = bind();
-        // Spec FS-1: systemd 254+ says the store's size in $FDSTORE; unset there means no store. Older
-        // managers say nothing either way, so a listener we bound is offered (252 refuses it with a log
-        // line when FileDescriptorStoreMax=0) unless $FDSTORE says 0 or is not a number.
+        // Spec FS-1: systemd 254+ says the store's size in $FDSTORE when there is one. Unset cannot be
+        // told from a manager before 254, which never says: a listener we bound is offered then (once per
+        // start; a manager without a store refuses it with a log line). $FDSTORE=0 (Environment=FDSTORE=0
+        // where the manager does not set it) or not a number: nothing is sent.
         if (StoreSize is null or > 0)
         {
             _notifier.Notify(new Notification(NotifyState.FdStore, fdName) { Files = [socket.SafeHandle] });

@@ -65,31 +65,44 @@ public abstract class FdStoreTests(IRealManager manager) : IDisposable
     }
 
     [RealManagerFact]
-    public void FS1_without_FileDescriptorStoreMax_the_listener_is_offered_only_where_FDSTORE_cannot_say_so_before_254()
+    public void FS1_without_FDSTORE_a_bound_listener_is_offered_once_per_start_and_FDSTORE_0_offers_nothing()
     {
         manager.EnsureRunning();
-        string unit = TestDaemon.UniqueUnit("fs-none");
-        string report = Path.Combine(_dir, "report");
-        int port = SocketActivateTests.FreePort();
+        string unknown = TestDaemon.UniqueUnit("fs-unset");
+        string none = TestDaemon.UniqueUnit("fs-zero");
         try
         {
-            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main",
-                .. TestDaemon.Command($"host-listener=web:{port}:{report}", "ready", "barrier=10000", "status=processed", "wait")]).EnsureSuccess("systemd-run");
-            Assert.Equal("processed", manager.WaitForProperty(unit, "StatusText", "processed", Patience));
-            Assert.Equal("0", manager.Property(unit, "NFileDescriptorStore"));
-            Assert.Equal(["FDSTORE=(unset)", "passed=", "same-socket-fds=1", "---"], WaitForInstances(report, 1));
-            // 254+ sets $FDSTORE whenever there is a store, so its absence means none: nothing is sent.
-            // 252 never sets it, so the listener is offered and PID 1 refuses it (once per start).
+            // No FileDescriptorStoreMax=: no $FDSTORE, which a manager before 254 never sets either, so the
+            // listener the host bound is offered, and refused, once per start (never again for a passed one).
+            // Environment=FDSTORE=0 says there is no store: nothing is sent.
+            foreach ((string unit, string[] properties) in new[] { (unknown, Array.Empty<string>()), (none, ["-p", "Environment=FDSTORE=0"]) })
+            {
+                string report = Path.Combine(_dir, unit);
+                manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main", .. properties,
+                    .. TestDaemon.Command($"host-listener=web:{SocketActivateTests.FreePort()}:{report}", "ready", "barrier=10000", "status=processed", "wait")]).EnsureSuccess("systemd-run");
+                Assert.Equal("processed", manager.WaitForProperty(unit, "StatusText", "processed", Patience));
+                Assert.Equal("0", manager.Property(unit, "NFileDescriptorStore"));
+            }
+
+            Assert.Equal(["FDSTORE=(unset)", "passed=", "same-socket-fds=1", "---"], WaitForInstances(Path.Combine(_dir, unknown), 1));
+            Assert.Equal(["FDSTORE=0", "passed=", "same-socket-fds=1", "---"], WaitForInstances(Path.Combine(_dir, none), 1));
             if (manager is Pid1Container)
             {
-                Assert.Equal(Version < 254, Journal(unit).Contains(StoreFull + "0", StringComparison.Ordinal));
+                Assert.Equal(1, Count(Journal(unknown), StoreFull + "0"));
+                Assert.Equal(0, Count(Journal(none), StoreFull));
+                manager.Systemctl("restart", unknown).EnsureSuccess("systemctl restart");
+                Assert.Equal("processed", manager.WaitForProperty(unknown, "StatusText", "processed", Patience));
+                Assert.Equal(2, Count(Journal(unknown), StoreFull + "0"));
             }
         }
         finally
         {
-            manager.Cleanup(unit);
+            manager.Cleanup(unknown);
+            manager.Cleanup(none);
         }
     }
+
+    private static int Count(string text, string part) => text.Split(part).Length - 1;
 
     [RealManagerFact]
     public void FS2_FS3_a_socket_units_listener_stored_by_an_older_version_comes_twice_and_the_second_number_is_closed()
