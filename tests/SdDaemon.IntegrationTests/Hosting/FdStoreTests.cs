@@ -105,6 +105,35 @@ public abstract class FdStoreTests(IRealManager manager) : IDisposable
     private static int Count(string text, string part) => text.Split(part).Length - 1;
 
     [RealManagerFact]
+    public void FS2_a_socket_units_listener_is_served_but_not_put_in_the_store()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("fs-sock");
+        string report = Path.Combine(_dir, "report");
+        int port = SocketActivateTests.FreePort();
+        try
+        {
+            manager.SystemdRun(["--unit", unit,
+                    "--socket-property=ListenStream=127.0.0.1:" + port, "--socket-property=FileDescriptorName=web",
+                    "-p", "Type=notify", "-p", "NotifyAccess=main", "-p", "FileDescriptorStoreMax=2",
+                    .. TestDaemon.Command($"host-listener=web:{port}:{report}", "ready", "barrier=10000", "status=processed", "wait")])
+                .EnsureSuccess("systemd-run");
+            Assert.Equal("active", manager.WaitForProperty(unit + ".socket", "ActiveState", "active", Patience));
+            manager.Systemctl("start", "--no-block", unit + ".service").EnsureSuccess("systemctl start");
+            // Every message before the barrier was processed: had the host stored the socket unit's
+            // listener (as before FS-2), the store would hold it.
+            Assert.Equal("processed", manager.WaitForProperty(unit + ".service", "StatusText", "processed", Patience));
+            Assert.Equal("0", manager.Property(unit + ".service", "NFileDescriptorStore"));
+            Assert.Equal(["FDSTORE=" + (Version >= 254 ? "2" : "(unset)"), "passed=web", "same-socket-fds=1", "---"], WaitForInstances(report, 1));
+        }
+        finally
+        {
+            manager.Cleanup(unit + ".socket");
+            manager.Cleanup(unit + ".service");
+        }
+    }
+
+    [RealManagerFact]
     public void FS2_FS3_a_socket_units_listener_stored_by_an_older_version_comes_twice_and_the_second_number_is_closed()
     {
         manager.EnsureRunning();
