@@ -59,6 +59,19 @@ public sealed class ListenFd : IDisposable
     /// <summary>True once the descriptor was handed over (<see cref="TakeHandle"/>, <see cref="ToSocket"/>, <see cref="ToStream"/>).</summary>
     public bool IsTaken => Volatile.Read(ref _owner.State) == Taken;
 
+    /// <summary>
+    /// True when this and <paramref name="other"/> are two numbers for the same open file or socket (the
+    /// same device and inode when they were examined), as when a socket unit and the fd store both pass
+    /// one listener. False when either could not be examined.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
+    [SupportedOSPlatform("linux")]
+    public bool IsSameFile(ListenFd other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return GetInfo().Identity is { } mine && other.GetInfo().Identity is { } theirs && mine == theirs;
+    }
+
     /// <summary>What the descriptor referred to when this object was made; <see cref="FileKind.Unknown"/> if it could not be examined.</summary>
     [SupportedOSPlatform("linux")]
     public FileKind Kind => GetInfo().Kind;

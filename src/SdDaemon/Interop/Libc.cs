@@ -32,8 +32,10 @@ internal static unsafe partial class Libc
     public const int SO_PASSCRED = 16;
     public const int SO_ACCEPTCONN = 30;
     public const int SO_DOMAIN = 39;
+    public const int SO_PASSPIDFD = 76; // Linux 6.5
     public const int SCM_RIGHTS = 1;
     public const int SCM_CREDENTIALS = 2;
+    public const int SCM_PIDFD = 4; // Linux 6.5, with SO_PASSPIDFD
 
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_TRUNC = 0x20;

@@ -182,6 +182,23 @@ public sealed class NotifyState
         return new NotifyState("MAINPID", pid.ToString(CultureInfo.InvariantCulture));
     }
 
+    /// <summary><c>MAINPIDFDID=id</c> (systemd 257): the pidfd inode id of the process named by
+    /// <see cref="MainPid"/>, so that the manager refuses the change when that pid now belongs to another
+    /// process (spec N-17). Only read together with MAINPID=; older managers ignore it (spec N-8).
+    /// <see cref="Notification.SendMainPid(int, bool)"/> fills it in.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is 0 (no pidfd has it).</exception>
+    public static NotifyState MainPidFdId(ulong id)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(id);
+        return new NotifyState("MAINPIDFDID", id.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary><c>MAINPIDFD=1</c> (systemd 257): the new main process is the one whose pidfd is the
+    /// only descriptor in <see cref="Notification.Files"/>; it takes precedence over MAINPID= (spec N-17).
+    /// Older managers ignore the key and close the pidfd. <see cref="Notification.SendMainPid(int, bool)"/>
+    /// sends it with a pidfd it opens.</summary>
+    public static NotifyState MainPidFd { get; } = new("MAINPIDFD", "1");
+
     /// <summary><c>WATCHDOG_USEC=n</c> (systemd 233): change the watchdog timeout at run time.
     /// <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/> disable it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative (other than infinite).</exception>
