@@ -220,11 +220,11 @@ public sealed class SpawnEnvironmentTests
     {
         int session = Interop.Libc.GetSid(0);
         int other = Environment.ProcessId;
-        Assert.Equal(session != other, Daemon.IsEarlyDaemonMessage(other, session, 0));
-        Assert.False(Daemon.IsEarlyDaemonMessage(other, session, Daemon.MaxEarlyMessages));
-        Assert.False(Daemon.IsEarlyDaemonMessage(other, session + 1, 0)); // another session
-        Assert.False(Daemon.IsEarlyDaemonMessage(0, session, 0));        // no credentials
-        Assert.Equal(64, Daemon.MaxEarlyMessages);
+        Assert.Equal(session != other, StartWatcher.IsEarlyDaemonMessage(other, session, 0));
+        Assert.False(StartWatcher.IsEarlyDaemonMessage(other, session, StartWatcher.MaxEarlyMessages));
+        Assert.False(StartWatcher.IsEarlyDaemonMessage(other, session + 1, 0)); // another session
+        Assert.False(StartWatcher.IsEarlyDaemonMessage(0, session, 0));        // no credentials
+        Assert.Equal(64, StartWatcher.MaxEarlyMessages);
     }
 
     [Theory]
