@@ -129,12 +129,9 @@ internal static class DaemonSetUp
                 {
                     pending.Enqueue(System.Reflection.Assembly.Load(name));
                 }
-                catch (IOException)
+                catch (Exception e) when (e is IOException or BadImageFormatException)
                 {
                     // Not present (an optional dependency): nothing to preload.
-                }
-                catch (BadImageFormatException)
-                {
                 }
             }
         }

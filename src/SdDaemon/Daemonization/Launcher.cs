@@ -24,6 +24,8 @@ internal static class Launcher
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Every failure reaches the terminal as a message (a command line that cannot be
+            // reproduced, an unreadable /proc/self/fd, no socket...), never as a crash.
             (code, message) = (Daemon.FailureExitCode, DescribeStartFailure(e));
         }
 
@@ -61,21 +63,12 @@ internal static class Launcher
         // process (not to init), so it is our child until we exit: waitpid() gives its exact exit
         // status, and its pid cannot be reused while we have not reaped it.
         bool subreaper = Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
-        try
-        {
-            using ReadinessSocket socket = ReadinessSocket.Bind();
-            Dictionary<string, string> environment = StageSpawner.CurrentEnvironment();
-            environment[EnvironmentVariables.NotifySocket] = socket.Address;
-            var kept = options.KeepFiles.Select(f => (int)f.DangerousGetHandle().ToInt64()).ToList();
-            int leader = StageSpawner.Spawn(DaemonStage.SessionLeader, kept, environment);
-            return new StartWatcher(socket, leader, options.StartTimeout, subreaper).Wait();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Every failure reaches the terminal as a message (a command line that cannot be
-            // reproduced, an unreadable /proc/self/fd, no socket...), never as a crash.
-            return (Daemon.FailureExitCode, DescribeStartFailure(e));
-        }
+        using ReadinessSocket socket = ReadinessSocket.Bind();
+        Dictionary<string, string> environment = StageSpawner.CurrentEnvironment();
+        environment[EnvironmentVariables.NotifySocket] = socket.Address;
+        var kept = options.KeepFiles.Select(f => (int)f.DangerousGetHandle().ToInt64()).ToList();
+        int leader = StageSpawner.Spawn(DaemonStage.SessionLeader, kept, environment);
+        return new StartWatcher(socket, leader, options.StartTimeout, subreaper).Wait();
     }
 
     /// <summary>

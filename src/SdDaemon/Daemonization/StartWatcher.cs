@@ -121,17 +121,11 @@ internal sealed unsafe class StartWatcher(ReadinessSocket socket, int leader, Ti
             }
 
             int result = ChildProcess.Wait(_daemon, block: false, out WaitStatus status);
-            if (result == _daemon)
+            if (result >= 0)
             {
                 _daemonIsChild = true;
-                _daemonWaitStatus = status;
-                return;
-            }
-
-            if (result == 0)
-            {
-                _daemonIsChild = true;
-                _daemonPidFd = Libc.PidFdOpen(_daemon, 0); // for a prompt wake-up only; waitpid decides
+                _daemonWaitStatus = result == _daemon ? status : null;
+                _daemonPidFd = result == 0 ? Libc.PidFdOpen(_daemon, 0) : -1; // for a prompt wake-up only; waitpid decides
                 return;
             }
 

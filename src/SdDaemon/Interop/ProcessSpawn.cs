@@ -13,23 +13,12 @@ internal sealed unsafe class ProcessSpawn : IDisposable
     private readonly void* _actions = NativeMemory.AllocZeroed(Libc.SpawnStructBytes);
     private readonly void* _attributes = NativeMemory.AllocZeroed(Libc.SpawnStructBytes);
     private readonly List<GCHandle> _pinned = [];
-    private readonly bool _actionsReady;
-    private readonly bool _attributesReady;
 
     public ProcessSpawn()
     {
-        try
-        {
-            Check(Libc.SpawnFileActionsInit(_actions), "posix_spawn_file_actions_init");
-            _actionsReady = true;
-            Check(Libc.SpawnAttrInit(_attributes), "posix_spawnattr_init");
-            _attributesReady = true;
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+        // glibc's init calls only clear the structures (they cannot fail), and destroying a cleared one frees nothing.
+        _ = Libc.SpawnFileActionsInit(_actions);
+        _ = Libc.SpawnAttrInit(_attributes);
     }
 
     /// <summary>The process environment as a dictionary (what Process.Start children would get).</summary>
@@ -46,7 +35,7 @@ internal sealed unsafe class ProcessSpawn : IDisposable
 
     /// <summary>Opens <paramref name="path"/> as <paramref name="fd"/> in the child.</summary>
     public void Open(int fd, string path, int flags) =>
-        Check(Libc.SpawnFileActionsAddOpen(_actions, fd, Pin(Libc.Utf8Z(path)), flags, 0), "posix_spawn_file_actions_addopen");
+        Check(Libc.SpawnFileActionsAddOpen(_actions, fd, (byte*)Pin(Libc.Utf8Z(path)), flags, 0), "posix_spawn_file_actions_addopen");
 
     /// <summary>dup2 in the child: the copy there is not close-on-exec (also onto itself, glibc 2.29+).</summary>
     public void Dup2(int fd, int target) =>
@@ -71,22 +60,14 @@ internal sealed unsafe class ProcessSpawn : IDisposable
     /// <summary>Every signal back to its default action and an empty signal mask; with <paramref name="newSession"/> a new session too (POSIX_SPAWN_SETSID).</summary>
     public void ResetSignals(bool newSession)
     {
-        void* allSignals = NativeMemory.AllocZeroed(128);
-        void* noSignals = NativeMemory.AllocZeroed(128);
-        try
-        {
-            _ = Libc.SigFillSet(allSignals);
-            _ = Libc.SigEmptySet(noSignals);
-            short flags = (short)(Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK | (newSession ? Libc.POSIX_SPAWN_SETSID : 0));
-            Check(Libc.SpawnAttrSetFlags(_attributes, flags), "posix_spawnattr_setflags");
-            Check(Libc.SpawnAttrSetSigDefault(_attributes, allSignals), "posix_spawnattr_setsigdefault");
-            Check(Libc.SpawnAttrSetSigMask(_attributes, noSignals), "posix_spawnattr_setsigmask"); // copied: the sets may go
-        }
-        finally
-        {
-            NativeMemory.Free(allSignals);
-            NativeMemory.Free(noSignals);
-        }
+        byte* allSignals = stackalloc byte[128]; // sigset_t; the attributes keep a copy
+        byte* noSignals = stackalloc byte[128];
+        _ = Libc.SigFillSet(allSignals);
+        _ = Libc.SigEmptySet(noSignals);
+        short flags = (short)(Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK | (newSession ? Libc.POSIX_SPAWN_SETSID : 0));
+        Check(Libc.SpawnAttrSetFlags(_attributes, flags), "posix_spawnattr_setflags");
+        Check(Libc.SpawnAttrSetSigDefault(_attributes, allSignals), "posix_spawnattr_setsigdefault");
+        Check(Libc.SpawnAttrSetSigMask(_attributes, noSignals), "posix_spawnattr_setsigmask");
     }
 
     /// <summary>
@@ -96,35 +77,27 @@ internal sealed unsafe class ProcessSpawn : IDisposable
     /// <exception cref="IOException">posix_spawn failed (HResult: the errno).</exception>
     public int Start(string path, IReadOnlyList<byte[]> arguments, IReadOnlyDictionary<string, string> environment, string description)
     {
-        byte** argv = (byte**)NativeMemory.AllocZeroed((nuint)(arguments.Count + 1), (nuint)sizeof(byte*));
-        byte** envp = (byte**)NativeMemory.AllocZeroed((nuint)(environment.Count + 1), (nuint)sizeof(byte*));
-        try
+        var argv = new nint[arguments.Count + 1]; // both null-terminated
+        var envp = new nint[environment.Count + 1];
+        for (int i = 0; i < arguments.Count; i++)
         {
-            for (int i = 0; i < arguments.Count; i++)
-            {
-                argv[i] = Pin(arguments[i]);
-            }
-
-            int e = 0;
-            foreach ((string key, string value) in environment)
-            {
-                envp[e++] = Pin(Libc.Utf8Z(key + "=" + value));
-            }
-
-            int pid;
-            int error = Libc.PosixSpawn(&pid, Pin(Libc.Utf8Z(path)), _actions, _attributes, argv, envp);
-            if (error != 0)
-            {
-                throw new IOException($"posix_spawn({description}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
-            }
-
-            return pid;
+            argv[i] = Pin(arguments[i]);
         }
-        finally
+
+        int e = 0;
+        foreach ((string key, string value) in environment)
         {
-            NativeMemory.Free(argv);
-            NativeMemory.Free(envp);
+            envp[e++] = Pin(Libc.Utf8Z(key + "=" + value));
         }
+
+        int pid;
+        int error = Libc.PosixSpawn(&pid, (byte*)Pin(Libc.Utf8Z(path)), _actions, _attributes, (byte**)Pin(argv), (byte**)Pin(envp));
+        if (error != 0)
+        {
+            throw new IOException($"posix_spawn({description}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
+        }
+
+        return pid;
     }
 
     /// <summary>A failed spawn set-up call, as an IOException whose HResult is the errno.</summary>
@@ -138,15 +111,8 @@ internal sealed unsafe class ProcessSpawn : IDisposable
 
     public void Dispose()
     {
-        if (_actionsReady)
-        {
-            _ = Libc.SpawnFileActionsDestroy(_actions);
-        }
-
-        if (_attributesReady)
-        {
-            _ = Libc.SpawnAttrDestroy(_attributes);
-        }
+        _ = Libc.SpawnFileActionsDestroy(_actions);
+        _ = Libc.SpawnAttrDestroy(_attributes);
 
         NativeMemory.Free(_actions);
         NativeMemory.Free(_attributes);
@@ -158,10 +124,10 @@ internal sealed unsafe class ProcessSpawn : IDisposable
         _pinned.Clear();
     }
 
-    private byte* Pin(byte[] bytes)
+    private nint Pin(Array array)
     {
-        GCHandle handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+        GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
         _pinned.Add(handle);
-        return (byte*)handle.AddrOfPinnedObject();
+        return handle.AddrOfPinnedObject();
     }
 }
