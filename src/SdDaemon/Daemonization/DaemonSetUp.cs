@@ -53,10 +53,7 @@ internal static class DaemonSetUp
             {
                 throw StageFailure.Exit(e.HResult, e.Message); // an errno, or EIO
             }
-        }
 
-        if (pidFile is not null)
-        {
             // From now on every exit removes it, also a failure below (StageFailure.Exit exits before the context exists).
             AppDomain.CurrentDomain.ProcessExit += (_, _) => pidFile.Dispose();
         }

@@ -18,9 +18,7 @@ internal readonly record struct WaitStatus(int Raw)
     public int ShellExitCode => Exited ? ExitCode : 128 + Signal;
 
     /// <summary>"exit status 3" or "killed by signal 9".</summary>
-    public override string ToString() => Exited
-        ? string.Create(CultureInfo.InvariantCulture, $"exit status {ExitCode}")
-        : string.Create(CultureInfo.InvariantCulture, $"killed by signal {Signal}");
+    public override string ToString() => Exited ? $"exit status {ExitCode.ToString(CultureInfo.InvariantCulture)}" : $"killed by signal {Signal.ToString(CultureInfo.InvariantCulture)}";
 }
 
 /// <summary>waitpid(2) on one child, retried on EINTR: the one place that reaps.</summary>
