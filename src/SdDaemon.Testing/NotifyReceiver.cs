@@ -91,7 +91,7 @@ public sealed class NotifyReceiver : IDisposable
             {
                 int errno = Libc.LastErrno;
                 handle.Dispose();
-                throw new IOException($"bind('{path}') failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})");
+                throw new IOException(Errno.Describe($"bind('{path}') failed", errno));
             }
         }
 

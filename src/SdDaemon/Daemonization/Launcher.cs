@@ -79,9 +79,9 @@ internal static class Launcher
     private static string DescribeStartFailure(Exception e)
     {
         int probe = Libc.Fcntl(2, Libc.F_DUPFD_CLOEXEC, 0);
-        if (probe < 0 && Libc.LastErrno == Libc.EMFILE)
+        if (probe < 0 && Libc.LastErrno == Errno.EMFILE)
         {
-            return $"cannot start the daemon: this process has no free file descriptor (errno {Libc.EMFILE}: {Marshal.GetPInvokeErrorMessage(Libc.EMFILE)}; see RLIMIT_NOFILE, ulimit -n)";
+            return $"cannot start the daemon: this process has no free file descriptor ({Errno.Describe(Errno.EMFILE)}; see RLIMIT_NOFILE, ulimit -n)";
         }
 
         Libc.CloseQuietly(probe);

@@ -81,7 +81,7 @@ internal static class StageDetection
             {
                 // What we read so far is the token: a genuine marker whose read failed. Acting as
                 // the original would start yet another chain of stages: fail loudly instead.
-                throw StageFailure.Exit(errno, $"reading the stage marker failed after {length} bytes: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", toStderr: true);
+                throw StageFailure.Exit(errno, Errno.Describe($"reading the stage marker failed after {length} bytes", errno), toStderr: true);
             }
 
             return (DaemonStage.Original, null);

@@ -142,7 +142,7 @@ internal sealed unsafe class StartWatcher(ReadinessSocket socket, int leader, Ti
         int errno = Libc.LastErrno;
         _watchFailure = errno == Errno.ESRCH
             ? $"the daemon (pid {_daemon}) exited before READY=1 (its exit status is unknown: it was reaped elsewhere)"
-            : $"cannot watch the daemon (pid {_daemon}): pidfd_open failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}); it was left running";
+            : $"cannot watch the daemon (pid {_daemon}): {Errno.Describe("pidfd_open failed", errno)}; it was left running";
     }
 
     private bool DaemonExited()
@@ -321,7 +321,7 @@ internal sealed unsafe class StartWatcher(ReadinessSocket socket, int leader, Ti
 
         if (_errno != 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $" (errno {_errno}: {Marshal.GetPInvokeErrorMessage(_errno)})");
+            text.Append(" (").Append(Errno.Describe(_errno)).Append(')');
         }
 
         if (waitStatus is { } status)

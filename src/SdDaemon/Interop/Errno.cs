@@ -13,9 +13,11 @@ internal static class Errno
     public const int EIO = 5;
     public const int E2BIG = 7;
     public const int EBADF = 9;
+    public const int ECHILD = 10;
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EACCES = 13;
+    public const int EEXIST = 17;
     public const int ENODEV = 19;
     public const int ENOTDIR = 20;
     public const int EISDIR = 21;

@@ -94,7 +94,7 @@ internal sealed unsafe class ProcessSpawn : IDisposable
         int error = Libc.PosixSpawn(&pid, (byte*)Pin(Libc.Utf8Z(path)), _actions, _attributes, (byte**)Pin(argv), (byte**)Pin(envp));
         if (error != 0)
         {
-            throw new IOException($"posix_spawn({description}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
+            throw new IOException(Errno.Describe($"posix_spawn({description}) failed", error)) { HResult = error };
         }
 
         return pid;

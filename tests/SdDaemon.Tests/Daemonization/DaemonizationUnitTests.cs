@@ -440,7 +440,7 @@ public sealed class PidFileTests : IDisposable
         File.CreateSymbolicLink(PathName, Path.Combine(_directory, "target"));
         IOException e = Assert.Throws<IOException>(() => DaemonControl.TryFindRunning(PathName, out _, out _));
         Assert.Equal($"cannot tell whether a daemon runs: PID file '{PathName}' is a symbolic link: refusing to follow it.", e.Message);
-        Assert.Equal(Interop.Libc.ELOOP, e.HResult);
+        Assert.Equal(Interop.Errno.ELOOP, e.HResult);
     }
 
     [Fact]
@@ -557,7 +557,7 @@ public sealed class ChildProcessTests
     {
         using var spawn = new Interop.ProcessSpawn();
         IOException e = Assert.Throws<IOException>(() => spawn.Start("/nonexistent/program", [Interop.Libc.Utf8Z("program")], new Dictionary<string, string>(), "the program"));
-        Assert.Equal("posix_spawn(the program) failed: No such file or directory (errno 2)", e.Message);
+        Assert.Equal("posix_spawn(the program) failed (errno 2: No such file or directory)", e.Message);
         Assert.Equal(2, e.HResult);
     }
 
