@@ -74,7 +74,8 @@ public sealed class HostCoexistenceTests(SystemdUserManager manager)
             manager.Systemctl("stop", unit).EnsureSuccess("systemctl stop");
             Assert.Equal("reload handler\nhost: stopped\n", File.ReadAllText(Path.Combine(directory, "out")));
             Assert.Equal(
-                "<4>TestDaemon.Host: first line\n<4>second line\n<6>SdDaemon.Hosting.ServiceReloader: Configuration reloaded\n",
+                // 2046691385: the event id the LoggerMessage generator derives from the method's name.
+                "<4>TestDaemon.Host: first line\n<4>second line\n<6>SdDaemon.Hosting.ServiceReloader[2046691385]: Configuration reloaded\n",
                 File.ReadAllText(Path.Combine(directory, "err")));
         }
         finally
