@@ -56,7 +56,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     }
 
     [Fact]
-    public void W4_with_a_send_delegate_pings_timeout_changes_and_triggers_all_go_through_it()
+    public void W4_with_a_send_delegate_pings_and_timeout_changes_go_through_it()
     {
         var sent = new System.Collections.Concurrent.ConcurrentQueue<string>();
         int busy = 2; // the first two pings find the queue full: retried, not skipped
@@ -74,12 +74,11 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         {
             Assert.True(SpinWait.SpinUntil(() => keeper.PingCount == 1, TimeSpan.FromSeconds(5)));
             Assert.True(keeper.ChangeTimeout(TimeSpan.FromSeconds(20)).IsSent);
-            Assert.True(keeper.Trigger().IsSent);
         }
 
         // A timeout change wakes the thread, which pings again at once: somewhere after the change.
         Assert.Equal("WATCHDOG=1", sent.First());
-        Assert.Equal(["WATCHDOG_USEC=20000000", "WATCHDOG=trigger"], sent.Where(t => t != "WATCHDOG=1"));
+        Assert.Equal(["WATCHDOG_USEC=20000000"], sent.Where(t => t != "WATCHDOG=1"));
         Assert.Null(_receiver.Receive(TimeSpan.Zero)); // nothing went to NOTIFY_SOCKET's channel
     }
 
