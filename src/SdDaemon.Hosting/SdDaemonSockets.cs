@@ -7,10 +7,10 @@ namespace SdDaemon.Hosting;
 /// took (and owns: they outlive this view until the host is disposed).</summary>
 internal sealed class SdDaemonSockets : ISdDaemonSockets
 {
-    private readonly SdDaemonNotifier _notifier;
+    private readonly ISdDaemonNotifier _notifier;
     private readonly object _gate = new();
 
-    public SdDaemonSockets(SdDaemonNotifier notifier, PassedDescriptors passed)
+    public SdDaemonSockets(ISdDaemonNotifier notifier, PassedDescriptors passed)
     {
         _notifier = notifier;
         Passed = passed.Result;

@@ -44,6 +44,12 @@
 //     times it runs, healthy after; runs RUN_MS with the console logger, then stops; prints the checks run)
 //   keepalive-without-fds (lower RLIMIT_NOFILE, use up every descriptor, then Watchdog.StartKeepAlive:
 //     print what it threw)
+//   host=OPTIONS (a generic host from Host.CreateApplicationBuilder, console logger included, with
+//     AddSdDaemon; OPTIONS comma-separated: ms-before / ms-after (Microsoft.Extensions.Hosting.Systemd's
+//     AddSystemd() before / after AddSdDaemon()), start-ms=N (a hosted service takes N ms to start),
+//     stop (stop at once after the start instead of on SIGTERM). Once started it logs a two-line
+//     warning from category TestDaemon.Host; each reload prints "reload handler"; a failed start
+//     prints "failed: MESSAGE" and exits 3)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -126,6 +132,7 @@ foreach (string step in args)
         "keepalive-without-fds" => KeepAliveWithoutFds(),
         "host-health" => HostHealth(arg),
         "host-listener" => HostListener(arg),
+        "host" => RunHost(arg),
         "journal-check" => $"{JournalStreamCheck.IsStandardErrorJournal} JOURNAL_STREAM={Environment.GetEnvironmentVariable("JOURNAL_STREAM")}",
         _ => throw new ArgumentException($"unknown step '{step}'"),
     };
@@ -598,6 +605,50 @@ string HostHealth(string arg)
     return $"stopped after {Volatile.Read(ref checks)} checks";
 }
 
+string RunHost(string arg)
+{
+    string[] options = arg.Split(',', StringSplitOptions.RemoveEmptyEntries);
+    int startMilliseconds = options.Where(o => o.StartsWith("start-ms=", StringComparison.Ordinal))
+        .Select(o => int.Parse(o["start-ms=".Length..], CultureInfo.InvariantCulture)).FirstOrDefault();
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
+    if (options.Contains("ms-before"))
+    {
+        builder.Services.AddSystemd();
+    }
+
+    builder.Services.AddSdDaemon(o =>
+    {
+        o.TimeoutExtensionInterval = TimeSpan.FromSeconds(1);
+        o.WatchMemoryPressure = false;
+    });
+    if (options.Contains("ms-after"))
+    {
+        builder.Services.AddSystemd();
+    }
+
+    builder.Services.AddSingleton<SdDaemon.Hosting.IReloadHandler, PrintingReloadHandler>();
+    builder.Services.AddHostedService(sp => new SlowStartService(startMilliseconds, sp.GetRequiredService<ILoggerFactory>().CreateLogger("TestDaemon.Host")));
+    using IHost host = builder.Build();
+    try
+    {
+        host.StartAsync().GetAwaiter().GetResult();
+    }
+    catch (InvalidOperationException e)
+    {
+        Console.WriteLine($"failed: {e.Message}");
+        Console.Out.Flush();
+        Environment.Exit(3);
+    }
+
+    if (!options.Contains("stop"))
+    {
+        host.WaitForShutdown();
+    }
+
+    host.StopAsync().GetAwaiter().GetResult();
+    return "stopped";
+}
+
 static string RunShell(string script)
 {
     // [ -e ] only stats, so the child opens nothing that could take one of these numbers itself.
@@ -655,6 +706,29 @@ string Exit(int code)
     Console.Out.Flush();
     Environment.Exit(code);
     return "";
+}
+
+/// <summary>Step host: prints each reload on stdout.</summary>
+internal sealed class PrintingReloadHandler : SdDaemon.Hosting.IReloadHandler
+{
+    public Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        Console.WriteLine("reload handler");
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Step host: a start that takes a while, then a two-line warning once the host runs.</summary>
+internal sealed class SlowStartService(int startMilliseconds, ILogger logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Thread.Sleep(startMilliseconds);
+        logger.LogWarning("first line\nsecond line");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>The libc calls the scripted steps need beyond the library's public API.</summary>
