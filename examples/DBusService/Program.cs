@@ -9,7 +9,10 @@
 //
 // Configuration (command line --Key value, or environment): BusName, Bus (System|User), Address,
 // NameOptions (e.g. AllowReplacement), StartDelayMs (slow start-up, to watch Type=dbus wait for
-// the name), PrepareFile (where the shutdown handler writes what it did), PrepareDelayMs.
+// the name), PrepareFile (where the shutdown handler writes what it did), PrepareDelayMs,
+// PrepareUntilFile (the handler waits until that file exists: a test decides when the lock goes),
+// ReleaseNameAfterMs (give the name up while running, to watch the manager stop a Type=dbus unit).
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -59,6 +62,13 @@ if (int.TryParse(config["StartDelayMs"], out int startDelay))
     builder.Services.AddHostedService(_ => new SlowStart(TimeSpan.FromMilliseconds(startDelay)));
 }
 
+if (int.TryParse(config["ReleaseNameAfterMs"], out int releaseAfter))
+{
+    builder.Services.AddHostedService(sp => new ReleaseNameWhileRunning(
+        sp.GetRequiredService<ISdDaemonBus>(), sp.GetRequiredService<IHostApplicationLifetime>(),
+        TimeSpan.FromMilliseconds(releaseAfter), sp.GetRequiredService<ILogger<ReleaseNameWhileRunning>>()));
+}
+
 await builder.Build().RunAsync();
 
 internal sealed class ExampleState
@@ -76,6 +86,14 @@ internal sealed partial class SaveBeforeShutdown(ExampleState state, IConfigurat
         if (int.TryParse(config["PrepareDelayMs"], out int delay))
         {
             await Task.Delay(delay, cancellationToken);
+        }
+
+        if (config["PrepareUntilFile"] is { } until)
+        {
+            while (!File.Exists(until))
+            {
+                await Task.Delay(50, cancellationToken);
+            }
         }
 
         string saved = $"greetings={state.Greetings} at {DateTime.UtcNow:O}";
@@ -97,4 +115,41 @@ internal sealed class SlowStart(TimeSpan delay) : IHostedService
     public Task StartAsync(CancellationToken cancellationToken) => Task.Delay(delay, cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Gives the bus name up while the process keeps running, without stopping the host:
+/// under Type=dbus the manager then stops the unit (SIGTERM), which the host handles as any stop.</summary>
+internal sealed partial class ReleaseNameWhileRunning(ISdDaemonBus bus, IHostApplicationLifetime lifetime, TimeSpan after, ILogger<ReleaseNameWhileRunning> logger) : BackgroundService
+{
+    private PosixSignalRegistration? _terminated;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(started.SetResult))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+
+        await Task.Delay(after, stoppingToken);
+        if (bus.Name is { } name)
+        {
+            // Beside the host's own handler (which stops the host): says when the manager's SIGTERM came.
+            _terminated = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => LogTerminated(logger));
+            await name.DisposeAsync();
+            LogReleased(logger, name.Name);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _terminated?.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SIGTERM received")]
+    private static partial void LogTerminated(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released the bus name {Name} while running")]
+    private static partial void LogReleased(ILogger logger, string name);
 }

@@ -182,6 +182,45 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
     }
 
     [Pid1Fact]
+    public void Releasing_the_name_while_running_makes_the_manager_send_SIGTERM_and_the_unit_stops_successfully()
+    {
+        pid1.EnsureRunning();
+        string name = UniqueBusName();
+        // The process gives its name up 3 s after start-up and never stops by itself (DB-6, DB-10).
+        string unit = Start("dbus-release", UnitText("dbus", name, "--ReleaseNameAfterMs", "3000"));
+        try
+        {
+            Assert.Equal("active", pid1.WaitForProperty(unit, "ActiveState", "active", Patience));
+            Assert.Equal("inactive", pid1.WaitForProperty(unit, "ActiveState", "inactive", Patience));
+
+            // Stopped by the manager, not failed: Result=success, the main process exited 0 (the
+            // host's SIGTERM handling), no restart.
+            Dictionary<string, string> show = pid1.Show(unit, "Result", "ExecMainCode", "ExecMainStatus", "NRestarts");
+            Assert.Equal("success", show["Result"]);
+            Assert.Equal("1", show["ExecMainCode"]); // CLD_EXITED
+            Assert.Equal("0", show["ExecMainStatus"]);
+            Assert.Equal("0", show["NRestarts"]);
+            Assert.Null(OwnerPid(name));
+
+            // In this order: the name released, then the manager's SIGTERM, then the host's stop.
+            string[] journal = pid1.Journalctl("-u", unit, "-o", "short-monotonic").Stdout.Split('\n');
+            int released = Array.FindIndex(journal, l => l.EndsWith($"Released the bus name {name} while running", StringComparison.Ordinal));
+            int terminated = Array.FindIndex(journal, l => l.EndsWith("SIGTERM received", StringComparison.Ordinal));
+            int deactivated = Array.FindIndex(journal, l => l.Contains("Deactivated successfully", StringComparison.Ordinal));
+            Assert.True(released >= 0 && terminated > released && deactivated > terminated, string.Join('\n', journal));
+            Assert.Single(journal, l => l.EndsWith("SIGTERM received", StringComparison.Ordinal));
+            output.WriteLine($"{pid1.Name}: released -> SIGTERM: {MonotonicSeconds(journal[terminated]) - MonotonicSeconds(journal[released]):0.000} s (journal receive times)");
+        }
+        finally
+        {
+            pid1.Cleanup(unit);
+        }
+    }
+
+    private static double MonotonicSeconds(string shortMonotonicLine) =>
+        double.Parse(shortMonotonicLine[(shortMonotonicLine.IndexOf('[') + 1)..shortMonotonicLine.IndexOf(']')].Trim(), CultureInfo.InvariantCulture);
+
+    [Pid1Fact]
     public void The_delay_inhibitor_is_listed_while_the_service_runs_and_gone_after_it_stopped()
     {
         pid1.EnsureRunning();
@@ -257,6 +296,9 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
 
 [Collection(Pid1Systemd252Collection.Name)]
 public sealed class Pid1DBusTests252(Systemd252Pid1 pid1, ITestOutputHelper output) : Pid1DBusTests(pid1, output);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class Pid1DBusTests257(Systemd257Pid1 pid1, ITestOutputHelper output) : Pid1DBusTests(pid1, output);
 
 [Collection(Pid1Systemd262Collection.Name)]
 public sealed class Pid1DBusTests262(Systemd262Pid1 pid1, ITestOutputHelper output) : Pid1DBusTests(pid1, output);
