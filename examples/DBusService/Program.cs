@@ -136,8 +136,8 @@ internal sealed partial class ReleaseNameWhileRunning(ISdDaemonBus bus, IHostApp
         {
             // Beside the host's own handler (which stops the host): says when the manager's SIGTERM came.
             _terminated = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => LogTerminated(logger));
+            LogReleasing(logger, name.Name);
             await name.DisposeAsync();
-            LogReleased(logger, name.Name);
         }
     }
 
@@ -150,6 +150,6 @@ internal sealed partial class ReleaseNameWhileRunning(ISdDaemonBus bus, IHostApp
     [LoggerMessage(Level = LogLevel.Information, Message = "SIGTERM received")]
     private static partial void LogTerminated(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Released the bus name {Name} while running")]
-    private static partial void LogReleased(ILogger logger, string name);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Releasing the bus name {Name} while running")]
+    private static partial void LogReleasing(ILogger logger, string name);
 }

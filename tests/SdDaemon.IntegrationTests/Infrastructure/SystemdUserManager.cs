@@ -32,7 +32,14 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
         foreach (string argument in new[]
         {
             "-m", "--propagation", "private", "/bin/sh", "-c",
-            "mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec /usr/lib/systemd/systemd --user",
+            // XDG_RUNTIME_DIR is made a shared mount, as /run/user/UID is on a booted system: the
+            // manager (privileged here) mounts each unit's credentials in a child's mount namespace
+            // onto $XDG_RUNTIME_DIR/credentials/UNIT and needs that mount to propagate back
+            // (systemd 252 src/core/execute.c, setup_credentials, "(sd-mkdcreds)"); with private
+            // propagation the service sees an empty $CREDENTIALS_DIRECTORY.
+            "mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system"
+            + " && mount --bind \"$XDG_RUNTIME_DIR\" \"$XDG_RUNTIME_DIR\" && mount --make-shared \"$XDG_RUNTIME_DIR\""
+            + " && exec /usr/lib/systemd/systemd --user",
         })
         {
             info.ArgumentList.Add(argument);
