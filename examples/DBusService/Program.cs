@@ -11,7 +11,9 @@
 // NameOptions (e.g. AllowReplacement), StartDelayMs (slow start-up, to watch Type=dbus wait for
 // the name), PrepareFile (where the shutdown handler writes what it did), PrepareDelayMs,
 // PrepareUntilFile (the handler waits until that file exists: a test decides when the lock goes),
-// ReleaseNameAfterMs (give the name up while running, to watch the manager stop a Type=dbus unit).
+// ReleaseNameAfterMs (give the name up while running, to watch the manager stop a Type=dbus unit),
+// Inhibit (what the delay lock holds back, default Shutdown; e.g. "Shutdown, Sleep"), SleepFile
+// (where the sleep handler notes "prepared" before sleep and "resumed" after).
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,11 +54,15 @@ builder.Services.AddSdDaemonBus(options =>
 });
 builder.Services.AddSdDaemonInhibitor(options =>
 {
-    options.What = InhibitWhat.Shutdown;
+    options.What = Enum.Parse<InhibitWhat>(config["Inhibit"] ?? nameof(InhibitWhat.Shutdown));
     options.Who = "DBusService";
     options.Why = "saving its greetings before shutdown";
 });
 builder.Services.AddSingleton<IPrepareForShutdownHandler>(sp => new SaveBeforeShutdown(state, config, sp.GetRequiredService<ILogger<SaveBeforeShutdown>>()));
+if (config["SleepFile"] is { } sleepFile)
+{
+    builder.Services.AddSingleton<IPrepareForSleepHandler>(new NoteSleep(sleepFile));
+}
 if (int.TryParse(config["StartDelayMs"], out int startDelay))
 {
     builder.Services.AddHostedService(_ => new SlowStart(TimeSpan.FromMilliseconds(startDelay)));
@@ -152,4 +158,12 @@ internal sealed partial class ReleaseNameWhileRunning(ISdDaemonBus bus, IHostApp
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Releasing the bus name {Name} while running")]
     private static partial void LogReleasing(ILogger logger, string name);
+}
+
+/// <summary>Notes the machine's sleep and resume (a real daemon would close and reopen connections).</summary>
+internal sealed class NoteSleep(string file) : IPrepareForSleepHandler
+{
+    public Task PrepareForSleepAsync(CancellationToken cancellationToken) => File.AppendAllTextAsync(file, "prepared\n", cancellationToken);
+
+    public Task ResumedAsync(CancellationToken cancellationToken) => File.AppendAllTextAsync(file, "resumed\n", cancellationToken);
 }
