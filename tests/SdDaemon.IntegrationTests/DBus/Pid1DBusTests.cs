@@ -259,6 +259,9 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
         pid1.Systemctl("start", unit).EnsureSuccess("systemctl start");
         try
         {
+            // Type=dbus is active once the name is taken; STATUS=running follows on ApplicationStarted.
+            Assert.Equal("running", pid1.WaitForProperty(unit, "StatusText", "running", Patience));
+
             // The container's system bus, reached from the test through the container's root.
             using Tmds.DBus.Protocol.DBusConnection bus = await SdDaemon.DBus.DaemonBus.ConnectAsync($"unix:path=/proc/{pid1.LeaderPid}/root/run/dbus/system_bus_socket");
             Dictionary<string, string> show = pid1.Show(unit, "Id", "ActiveState", "SubState", "InvocationID", "MainPID", "NRestarts", "FileDescriptorStoreMax", "StatusText");
