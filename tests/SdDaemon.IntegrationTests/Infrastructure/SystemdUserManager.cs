@@ -22,6 +22,11 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
 
         RuntimeDirectory = Directory.CreateTempSubdirectory("sdd-xdg-").FullName;
         File.SetUnixFileMode(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // The host key of LoadCredentialEncrypted= for this manager and for `systemd-creds encrypt`
+        // run with ClientEnvironment: a secret of its own instead of the machine's
+        // /var/lib/systemd/credential.secret ($SYSTEMD_CREDENTIAL_SECRET, systemd's ENVIRONMENT.md).
+        File.WriteAllBytes(CredentialSecret, System.Security.Cryptography.RandomNumberGenerator.GetBytes(4096));
+        File.SetUnixFileMode(CredentialSecret, UnixFileMode.UserRead);
         var info = new ProcessStartInfo("/usr/bin/unshare")
         {
             UseShellExecute = false,
@@ -46,6 +51,7 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
         }
 
         info.Environment["XDG_RUNTIME_DIR"] = RuntimeDirectory;
+        info.Environment["SYSTEMD_CREDENTIAL_SECRET"] = CredentialSecret;
         info.Environment.Remove("NOTIFY_SOCKET");
         info.Environment.Remove("DBUS_SESSION_BUS_ADDRESS");
         _manager = Process.Start(info)!;
@@ -85,6 +91,9 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
 
     public string RuntimeDirectory { get; } = "";
 
+    /// <summary>The secret this manager's host-key credentials are encrypted with.</summary>
+    public string CredentialSecret => Path.Combine(RuntimeDirectory, "credential.secret");
+
     public int ManagerPid { get; }
 
     public string Log
@@ -104,6 +113,7 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
     public Dictionary<string, string?> ClientEnvironment => new()
     {
         ["XDG_RUNTIME_DIR"] = RuntimeDirectory,
+        ["SYSTEMD_CREDENTIAL_SECRET"] = CredentialSecret,
         ["DBUS_SESSION_BUS_ADDRESS"] = null,
         ["NOTIFY_SOCKET"] = null,
         ["SYSTEMD_PAGER"] = "",
