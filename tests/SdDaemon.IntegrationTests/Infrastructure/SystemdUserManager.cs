@@ -11,6 +11,7 @@ namespace SdDaemon.IntegrationTests.Infrastructure;
 public sealed class SystemdUserManager : IRealManager, IDisposable
 {
     private readonly Process? _manager;
+    private readonly Process? _userBus;
 
     public SystemdUserManager()
     {
@@ -54,6 +55,7 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
         info.Environment["SYSTEMD_CREDENTIAL_SECRET"] = CredentialSecret;
         info.Environment.Remove("NOTIFY_SOCKET");
         info.Environment.Remove("DBUS_SESSION_BUS_ADDRESS");
+        _userBus = StartUserBus();
         _manager = Process.Start(info)!;
         _manager.StandardInput.Close();
         _manager.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (_log) { _log.Add(e.Data); } } };
@@ -85,6 +87,46 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
     }
 
     private readonly List<string> _log = [];
+
+    /// <summary>The user bus, $XDG_RUNTIME_DIR/bus, as on a booted system: a dbus-daemon started
+    /// before the manager, which connects to it at start and watches BusName= of Type=dbus units.</summary>
+    public string UserBusAddress => "unix:path=" + Path.Combine(RuntimeDirectory, "bus");
+
+    private Process? StartUserBus()
+    {
+        if (!File.Exists(SessionBus.DaemonPath))
+        {
+            return null;
+        }
+
+        string socket = Path.Combine(RuntimeDirectory, "bus");
+        string config = Path.Combine(RuntimeDirectory, "bus.conf");
+        File.WriteAllText(config, $"""
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:path={socket}</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """);
+        var info = new ProcessStartInfo(SessionBus.DaemonPath) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string a in new[] { "--config-file", config, "--nofork", "--print-address" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        Process bus = Process.Start(info)!;
+        bus.StandardInput.Close();
+        // The address line comes once the socket listens.
+        _ = bus.StandardOutput.ReadLineAsync().Wait(TimeSpan.FromSeconds(10));
+        return bus;
+    }
 
     /// <summary>Null when the manager runs; otherwise why not.</summary>
     public string? UnavailableReason { get; }
@@ -169,6 +211,13 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
         }
 
         _manager?.Dispose();
+        if (_userBus is { HasExited: false })
+        {
+            _userBus.Kill();
+            _userBus.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+
+        _userBus?.Dispose();
         try
         {
             if (RuntimeDirectory.Length > 0)
