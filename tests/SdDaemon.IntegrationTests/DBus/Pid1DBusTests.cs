@@ -182,6 +182,44 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
     }
 
     [Pid1Fact]
+    public void Releasing_the_name_while_running_makes_the_manager_send_SIGTERM_and_the_unit_stops_successfully()
+    {
+        pid1.EnsureRunning();
+        string name = UniqueBusName();
+        // The process gives its name up 3 s after start-up and never stops by itself (DB-6, DB-10).
+        // ExecStopPost= records how the manager saw the end (an inactive unit is soon unloaded,
+        // and systemctl show then reports a fresh unit's defaults).
+        string result = Path.Combine(pid1.ScratchDirectory, $"result-{Guid.NewGuid():N}");
+        string unit = Start("dbus-release", UnitText("dbus", name, "--ReleaseNameAfterMs", "3000")
+            + $"\nExecStopPost=/bin/sh -c 'echo \"$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS\" > {result}'\n");
+        try
+        {
+            Assert.Equal("active", pid1.WaitForProperty(unit, "ActiveState", "active", Patience));
+            Assert.True(SpinWait.SpinUntil(() => File.Exists(result) && File.ReadAllText(result).EndsWith('\n'), Patience), "the unit never stopped");
+
+            // Stopped by the manager and not failed; the main process exited 0 (the host handled SIGTERM).
+            Assert.Equal("success exited 0\n", File.ReadAllText(result));
+            Assert.Null(OwnerPid(name));
+
+            // In this order: the name given up, then the manager's SIGTERM, then the unit deactivated.
+            string[] journal = pid1.Journalctl("-u", unit, "-o", "short-monotonic").Stdout.Split('\n');
+            int released = Array.FindIndex(journal, l => l.EndsWith($"Releasing the bus name {name} while running", StringComparison.Ordinal));
+            int terminated = Array.FindIndex(journal, l => l.EndsWith("SIGTERM received", StringComparison.Ordinal));
+            int deactivated = Array.FindIndex(journal, l => l.Contains("Deactivated successfully", StringComparison.Ordinal));
+            Assert.True(released >= 0 && terminated > released && deactivated > terminated, string.Join('\n', journal));
+            Assert.Single(journal, l => l.EndsWith("SIGTERM received", StringComparison.Ordinal));
+            output.WriteLine($"{pid1.Name}: released -> SIGTERM: {MonotonicSeconds(journal[terminated]) - MonotonicSeconds(journal[released]):0.000} s (journal receive times)");
+        }
+        finally
+        {
+            pid1.Cleanup(unit);
+        }
+    }
+
+    private static double MonotonicSeconds(string shortMonotonicLine) =>
+        double.Parse(shortMonotonicLine[(shortMonotonicLine.IndexOf('[') + 1)..shortMonotonicLine.IndexOf(']')].Trim(), CultureInfo.InvariantCulture);
+
+    [Pid1Fact]
     public void The_delay_inhibitor_is_listed_while_the_service_runs_and_gone_after_it_stopped()
     {
         pid1.EnsureRunning();
@@ -221,6 +259,9 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
         pid1.Systemctl("start", unit).EnsureSuccess("systemctl start");
         try
         {
+            // Type=dbus is active once the name is taken; STATUS=running follows on ApplicationStarted.
+            Assert.Equal("running", pid1.WaitForProperty(unit, "StatusText", "running", Patience));
+
             // The container's system bus, reached from the test through the container's root.
             using Tmds.DBus.Protocol.DBusConnection bus = await SdDaemon.DBus.DaemonBus.ConnectAsync($"unix:path=/proc/{pid1.LeaderPid}/root/run/dbus/system_bus_socket");
             Dictionary<string, string> show = pid1.Show(unit, "Id", "ActiveState", "SubState", "InvocationID", "MainPID", "NRestarts", "FileDescriptorStoreMax", "StatusText");
@@ -257,6 +298,9 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
 
 [Collection(Pid1Systemd252Collection.Name)]
 public sealed class Pid1DBusTests252(Systemd252Pid1 pid1, ITestOutputHelper output) : Pid1DBusTests(pid1, output);
+
+[Collection(Pid1Systemd257Collection.Name)]
+public sealed class Pid1DBusTests257(Systemd257Pid1 pid1, ITestOutputHelper output) : Pid1DBusTests(pid1, output);
 
 [Collection(Pid1Systemd262Collection.Name)]
 public sealed class Pid1DBusTests262(Systemd262Pid1 pid1, ITestOutputHelper output) : Pid1DBusTests(pid1, output);

@@ -197,6 +197,9 @@ public abstract class Pid1Container : IRealManager, IDisposable
         Systemctl("reset-failed", unit);
     }
 
+    /// <summary>Waits for the container to end by itself (after a power-off from inside).</summary>
+    public bool WaitForExit(TimeSpan timeout) => _nspawn is null || _nspawn.WaitForExit(timeout);
+
     /// <summary>Powers the container off (bounded), then makes sure nspawn is gone.</summary>
     public void Dispose()
     {

@@ -11,6 +11,7 @@ namespace SdDaemon.IntegrationTests.Infrastructure;
 public sealed class SystemdUserManager : IRealManager, IDisposable
 {
     private readonly Process? _manager;
+    private readonly Process? _userBus;
 
     public SystemdUserManager()
     {
@@ -22,6 +23,11 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
 
         RuntimeDirectory = Directory.CreateTempSubdirectory("sdd-xdg-").FullName;
         File.SetUnixFileMode(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // The host key of LoadCredentialEncrypted= for this manager and for `systemd-creds encrypt`
+        // run with ClientEnvironment: a secret of its own instead of the machine's
+        // /var/lib/systemd/credential.secret ($SYSTEMD_CREDENTIAL_SECRET, systemd's ENVIRONMENT.md).
+        File.WriteAllBytes(CredentialSecret, System.Security.Cryptography.RandomNumberGenerator.GetBytes(4096));
+        File.SetUnixFileMode(CredentialSecret, UnixFileMode.UserRead);
         var info = new ProcessStartInfo("/usr/bin/unshare")
         {
             UseShellExecute = false,
@@ -32,15 +38,24 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
         foreach (string argument in new[]
         {
             "-m", "--propagation", "private", "/bin/sh", "-c",
-            "mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec /usr/lib/systemd/systemd --user",
+            // XDG_RUNTIME_DIR is made a shared mount, as /run/user/UID is on a booted system: the
+            // manager (privileged here) mounts each unit's credentials in a child's mount namespace
+            // onto $XDG_RUNTIME_DIR/credentials/UNIT and needs that mount to propagate back
+            // (systemd 252 src/core/execute.c, setup_credentials, "(sd-mkdcreds)"); with private
+            // propagation the service sees an empty $CREDENTIALS_DIRECTORY.
+            "mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system"
+            + " && mount --bind \"$XDG_RUNTIME_DIR\" \"$XDG_RUNTIME_DIR\" && mount --make-shared \"$XDG_RUNTIME_DIR\""
+            + " && exec /usr/lib/systemd/systemd --user",
         })
         {
             info.ArgumentList.Add(argument);
         }
 
         info.Environment["XDG_RUNTIME_DIR"] = RuntimeDirectory;
+        info.Environment["SYSTEMD_CREDENTIAL_SECRET"] = CredentialSecret;
         info.Environment.Remove("NOTIFY_SOCKET");
         info.Environment.Remove("DBUS_SESSION_BUS_ADDRESS");
+        _userBus = StartUserBus();
         _manager = Process.Start(info)!;
         _manager.StandardInput.Close();
         _manager.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (_log) { _log.Add(e.Data); } } };
@@ -73,10 +88,53 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
 
     private readonly List<string> _log = [];
 
+    /// <summary>The user bus, $XDG_RUNTIME_DIR/bus, as on a booted system: a dbus-daemon started
+    /// before the manager, which connects to it at start and watches BusName= of Type=dbus units.</summary>
+    public string UserBusAddress => "unix:path=" + Path.Combine(RuntimeDirectory, "bus");
+
+    private Process? StartUserBus()
+    {
+        if (!File.Exists(SessionBus.DaemonPath))
+        {
+            return null;
+        }
+
+        string socket = Path.Combine(RuntimeDirectory, "bus");
+        string config = Path.Combine(RuntimeDirectory, "bus.conf");
+        File.WriteAllText(config, $"""
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:path={socket}</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """);
+        var info = new ProcessStartInfo(SessionBus.DaemonPath) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string a in new[] { "--config-file", config, "--nofork", "--print-address" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        Process bus = Process.Start(info)!;
+        bus.StandardInput.Close();
+        // The address line comes once the socket listens.
+        _ = bus.StandardOutput.ReadLineAsync().Wait(TimeSpan.FromSeconds(10));
+        return bus;
+    }
+
     /// <summary>Null when the manager runs; otherwise why not.</summary>
     public string? UnavailableReason { get; }
 
     public string RuntimeDirectory { get; } = "";
+
+    /// <summary>The secret this manager's host-key credentials are encrypted with.</summary>
+    public string CredentialSecret => Path.Combine(RuntimeDirectory, "credential.secret");
 
     public int ManagerPid { get; }
 
@@ -97,6 +155,7 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
     public Dictionary<string, string?> ClientEnvironment => new()
     {
         ["XDG_RUNTIME_DIR"] = RuntimeDirectory,
+        ["SYSTEMD_CREDENTIAL_SECRET"] = CredentialSecret,
         ["DBUS_SESSION_BUS_ADDRESS"] = null,
         ["NOTIFY_SOCKET"] = null,
         ["SYSTEMD_PAGER"] = "",
@@ -152,6 +211,13 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
         }
 
         _manager?.Dispose();
+        if (_userBus is { HasExited: false })
+        {
+            _userBus.Kill();
+            _userBus.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+
+        _userBus?.Dispose();
         try
         {
             if (RuntimeDirectory.Length > 0)
