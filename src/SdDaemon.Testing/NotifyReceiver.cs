@@ -27,8 +27,8 @@ public sealed class NotifyReceiver : IDisposable
         _pathToDelete = pathToDelete;
     }
 
-    /// <summary>True when the kernel accepted SO_PASSPIDFD (Linux 6.5+): every message then carries the
-    /// sender's pidfd in <see cref="NotifyMessage.SenderPidFd"/>.</summary>
+    /// <summary>True when the receiver was bound with <c>passPidFd: true</c> and the kernel accepted SO_PASSPIDFD
+    /// (Linux 6.5+): every message then carries the sender's pidfd in <see cref="NotifyMessage.SenderPidFd"/>.</summary>
     public bool PassesPidFd { get; private init; }
 
     /// <summary>The value for a child's NOTIFY_SOCKET: the socket's path, or <c>@name</c> for an abstract one.</summary>
@@ -54,8 +54,12 @@ public sealed class NotifyReceiver : IDisposable
     /// Binds a receiver at <paramref name="path"/> (an absolute path, or <c>@name</c> for the abstract
     /// namespace). With no path, a fresh socket file in a new private temporary directory.
     /// </summary>
+    /// <param name="path">Where to bind; null for a fresh private path.</param>
+    /// <param name="passPidFd">Ask for the sender's pidfd with every message, as systemd 256+ does (SO_PASSPIDFD,
+    /// Linux 6.5+). Off by default: each message (and <see cref="History"/> keeps them all) then holds a
+    /// descriptor until it is disposed.</param>
     /// <exception cref="IOException">socket() or bind() failed.</exception>
-    public static unsafe NotifyReceiver Bind(string? path = null)
+    public static unsafe NotifyReceiver Bind(string? path = null, bool passPidFd = false)
     {
         string? directory = null;
         if (path is null)
@@ -82,7 +86,7 @@ public sealed class NotifyReceiver : IDisposable
         }
 
         // As the manager: a pidfd of the sender with each message where the kernel can (6.5+), else none.
-        bool passesPidFd = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSPIDFD, &one, sizeof(int)) == 0;
+        bool passesPidFd = passPidFd && Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSPIDFD, &one, sizeof(int)) == 0;
         _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &bufferSize, sizeof(int));
         byte[] address = UnixSocketAddress.Encode(path);
         fixed (byte* a = address)

@@ -24,7 +24,7 @@ public sealed class NotifyReceiverVersus262Tests(Systemd262Pid1 manager)
         string unit = TestDaemon.UniqueUnit("receiver262");
         string directory = manager.CreateSharedDirectory("sdd-receiver262-");
         string output = Path.Combine(directory, "out");
-        using NotifyReceiver receiver = NotifyReceiver.Bind(Path.Combine(directory, "notify"));
+        using NotifyReceiver receiver = NotifyReceiver.Bind(Path.Combine(directory, "notify"), passPidFd: true);
         Assert.True(receiver.PassesPidFd, "the kernel refused SO_PASSPIDFD (6.5+)");
         try
         {
