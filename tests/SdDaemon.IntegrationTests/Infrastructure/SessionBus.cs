@@ -28,30 +28,7 @@ public sealed class SessionBus : IDisposable
 
         Directory = System.IO.Directory.CreateTempSubdirectory("sdd-bus-").FullName;
         string socket = Path.Combine(Directory, "bus");
-        string config = Path.Combine(Directory, "bus.conf");
-        File.WriteAllText(config, $"""
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:path={socket}</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow send_destination="*" eavesdrop="true"/>
-                <allow eavesdrop="true"/>
-                <allow own="*"/>
-                <deny own_prefix="{ForbiddenPrefix}"/>
-              </policy>
-            </busconfig>
-            """);
-        var info = new ProcessStartInfo(DaemonPath) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in new[] { "--config-file", config, "--nofork", "--print-address" })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        _daemon = Process.Start(info)!;
-        _daemon.StandardInput.Close();
+        _daemon = Launch(Directory, $"""<deny own_prefix="{ForbiddenPrefix}"/>""");
         Task<string?> line = _daemon.StandardOutput.ReadLineAsync();
         if (!line.Wait(TimeSpan.FromSeconds(10)) || string.IsNullOrEmpty(line.Result))
         {
@@ -62,6 +39,37 @@ public sealed class SessionBus : IDisposable
 
         Address = line.Result.Trim();
         SocketAddress = "unix:path=" + socket;
+    }
+
+    /// <summary>Starts dbus-daemon with the session bus's permissive policy (plus <paramref name="extraPolicy"/>)
+    /// listening on DIRECTORY/bus; it prints its address on standard output once the socket listens.</summary>
+    internal static Process Launch(string directory, string extraPolicy = "")
+    {
+        string config = Path.Combine(directory, "bus.conf");
+        File.WriteAllText(config, $"""
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:path={Path.Combine(directory, "bus")}</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+                {extraPolicy}
+              </policy>
+            </busconfig>
+            """);
+        var info = new ProcessStartInfo(DaemonPath) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string a in new[] { "--config-file", config, "--nofork", "--print-address" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        Process daemon = Process.Start(info)!;
+        daemon.StandardInput.Close();
+        return daemon;
     }
 
     public string? UnavailableReason { get; }

@@ -99,30 +99,7 @@ public sealed class SystemdUserManager : IRealManager, IDisposable
             return null;
         }
 
-        string socket = Path.Combine(RuntimeDirectory, "bus");
-        string config = Path.Combine(RuntimeDirectory, "bus.conf");
-        File.WriteAllText(config, $"""
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:path={socket}</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow send_destination="*" eavesdrop="true"/>
-                <allow eavesdrop="true"/>
-                <allow own="*"/>
-              </policy>
-            </busconfig>
-            """);
-        var info = new ProcessStartInfo(SessionBus.DaemonPath) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in new[] { "--config-file", config, "--nofork", "--print-address" })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        Process bus = Process.Start(info)!;
-        bus.StandardInput.Close();
+        Process bus = SessionBus.Launch(RuntimeDirectory);
         // The address line comes once the socket listens.
         _ = bus.StandardOutput.ReadLineAsync().Wait(TimeSpan.FromSeconds(10));
         return bus;

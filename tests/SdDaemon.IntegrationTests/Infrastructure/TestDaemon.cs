@@ -13,4 +13,22 @@ public static class TestDaemon
     public static string[] Command(params string[] steps) => [DotnetPath, DllPath, .. steps];
 
     public static string UniqueUnit(string prefix) => $"sdd-{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>The first line of the file at <paramref name="path"/> (a test daemon's output) that starts with
+    /// <paramref name="prefix"/>, waiting up to <paramref name="patience"/> for it.</summary>
+    public static string WaitForLine(string path, string prefix, TimeSpan patience)
+    {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (stopwatch.Elapsed < patience)
+        {
+            if (File.Exists(path) && File.ReadAllLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line)
+            {
+                return line;
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new TimeoutException($"no line '{prefix}...' in {path}: {(File.Exists(path) ? File.ReadAllText(path) : "(missing)")}");
+    }
 }

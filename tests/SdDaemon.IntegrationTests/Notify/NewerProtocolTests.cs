@@ -68,7 +68,7 @@ public abstract class NewerProtocolTests(Pid1Container manager)
             // NotifyAccess=main: the main process itself hands over, as a daemon that forks its successor does.
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main", "-p", $"StandardOutput=append:{output}",
                 .. TestDaemon.Command("ready", "mainpid-handover", "wait")]).EnsureSuccess("systemd-run");
-            string line = WaitForLine(output, "mainpid-handover: ");
+            string line = TestDaemon.WaitForLine(output, "mainpid-handover: ", Patience);
             string child = line.Split(' ')[1];
             Assert.Equal($"mainpid-handover: {child} sent", line);
             Assert.Equal(child, manager.WaitForProperty(unit, "MainPID", child, Patience));
@@ -102,12 +102,12 @@ public abstract class NewerProtocolTests(Pid1Container manager)
             }
 
             // The id the daemon sent is the one stat(1) reads from its pidfd; the manager compares it with its own reading.
-            string[] sent = WaitForLine(Path.Combine(directory, "right"), "mainpidfdid: ").Split(' ');
+            string[] sent = TestDaemon.WaitForLine(Path.Combine(directory, "right"), "mainpidfdid: ", Patience).Split(' ');
             Assert.Equal("sent", sent[3]);
             Assert.True(ulong.Parse(sent[2], System.Globalization.CultureInfo.InvariantCulture) > 1);
             Assert.Equal(sent[1], manager.WaitForProperty(right, "MainPID", sent[1], Patience));
 
-            string[] refused = WaitForLine(Path.Combine(directory, "wrong"), "mainpidfdid: ").Split(' ');
+            string[] refused = TestDaemon.WaitForLine(Path.Combine(directory, "wrong"), "mainpidfdid: ", Patience).Split(' ');
             Assert.Equal([refused[1], "1", "sent"], refused[1..]);
             Assert.Equal("processed", manager.WaitForProperty(wrong, "StatusText", "processed", Patience));
             string mainPid = manager.Property(wrong, "MainPID");
@@ -163,22 +163,6 @@ public abstract class NewerProtocolTests(Pid1Container manager)
     {
         manager.Journalctl("--sync").EnsureSuccess("journalctl --sync");
         return manager.Journalctl([.. cursor is null ? Array.Empty<string>() : ["--after-cursor", cursor], "-o", "cat", .. filter]).Stdout;
-    }
-
-    private static string WaitForLine(string path, string prefix)
-    {
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        while (stopwatch.Elapsed < Patience)
-        {
-            if (File.Exists(path) && File.ReadAllLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line)
-            {
-                return line;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        throw new TimeoutException($"no line '{prefix}...' in {path}: {(File.Exists(path) ? File.ReadAllText(path) : "(missing)")}");
     }
 
     [RealManagerFact]

@@ -44,7 +44,7 @@ public abstract class RealManagerNotifyTests(IRealManager manager)
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", $"StandardOutput=append:{output}",
                 .. TestDaemon.Command("booted", "ready", "wait")]).EnsureSuccess("systemd-run");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
-            Assert.Equal("booted: True", WaitForFileLine(output, "booted: "));
+            Assert.Equal("booted: True", TestDaemon.WaitForLine(output, "booted: ", Patience));
         }
         finally
         {
@@ -155,7 +155,7 @@ public abstract class RealManagerNotifyTests(IRealManager manager)
                 .. TestDaemon.Command("ready", "status-burst=2000", "barrier=10000", $"show={unit}:StatusText", "wait")]).EnsureSuccess("systemd-run");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
             // 2000 datagrams queue up at the manager; once the barrier returned, it has read them all.
-            string text = WaitForFileLine(output, "show: ");
+            string text = TestDaemon.WaitForLine(output, "show: ", Patience);
             Assert.Contains("status-burst: sent\nbarrier: sent\n", File.ReadAllText(output));
             Assert.Equal("show: burst 2000", text);
         }
@@ -176,7 +176,7 @@ public abstract class RealManagerNotifyTests(IRealManager manager)
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=all", "-p", $"StandardOutput=append:{output}",
                 .. TestDaemon.Command("ready", "mainpid-child", "wait")]).EnsureSuccess("systemd-run");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
-            string line = WaitForFileLine(output, "mainpid-child: ");
+            string line = TestDaemon.WaitForLine(output, "mainpid-child: ", Patience);
             string childPid = line.Split(' ')[1];
             Assert.EndsWith(" sent", line, StringComparison.Ordinal);
             Assert.Equal(childPid, manager.WaitForProperty(unit, "MainPID", childPid, Patience));
@@ -200,29 +200,13 @@ public abstract class RealManagerNotifyTests(IRealManager manager)
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main", "-p", $"StandardOutput=append:{output}",
                 .. TestDaemon.Command("status=from main", "ready", "status-as-child=from the child", "barrier=5000", $"show={unit}:StatusText", "wait")]).EnsureSuccess("systemd-run");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
-            Assert.EndsWith(" sent", WaitForFileLine(output, "status-as-child: "), StringComparison.Ordinal);
-            Assert.Equal("show: from main", WaitForFileLine(output, "show: "));
+            Assert.EndsWith(" sent", TestDaemon.WaitForLine(output, "status-as-child: ", Patience), StringComparison.Ordinal);
+            Assert.Equal("show: from main", TestDaemon.WaitForLine(output, "show: ", Patience));
         }
         finally
         {
             manager.Cleanup(unit);
         }
-    }
-
-    private static string WaitForFileLine(string path, string prefix)
-    {
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        while (stopwatch.Elapsed < Patience)
-        {
-            if (File.Exists(path) && File.ReadAllLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line)
-            {
-                return line;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        throw new TimeoutException($"no line '{prefix}...' in {path}: {(File.Exists(path) ? File.ReadAllText(path) : "(missing)")}");
     }
 }
 
