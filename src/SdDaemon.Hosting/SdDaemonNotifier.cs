@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
@@ -33,14 +32,11 @@ internal sealed class SdDaemonNotifier : ISdDaemonNotifier, IDisposable
     /// <summary>The channel to the address captured at start-up, for the watchdog keep-alive.</summary>
     internal NotifyChannel? Channel => _channel;
 
-    [SupportedOSPlatform("linux")]
     public NotifyResult Notify(Notification notification) =>
         _channel?.Send(notification) ?? NotifyResult.NotListening;
 
-    [SupportedOSPlatform("linux")]
     public NotifyResult SetStatus(string text) => Notify(Notification.Status(text));
 
-    [SupportedOSPlatform("linux")]
     public NotifyResult ExtendTimeout(TimeSpan extension) => Notify(new Notification(NotifyState.ExtendTimeout(extension)));
 
     public void Dispose() => _channel?.Dispose();
