@@ -11,13 +11,8 @@ public static class SystemdCredentialsConfigurationExtensions
     /// <paramref name="prefix"/> (removed from the key) when one is given. Empty outside a service
     /// manager; read again on every configuration reload (SIGHUP under SdDaemon.Hosting).
     /// </summary>
-    // RS0027 wants the overload with optional parameters to have the most parameters, so that adding
-    // one later cannot change which overload a call binds to; the two take different arguments (a
-    // prefix, a delegate), both from the start, and the API baseline shows any later change.
-#pragma warning disable RS0027
     public static IConfigurationBuilder AddSystemdCredentials(this IConfigurationBuilder builder, string? prefix = null) =>
         builder.AddSystemdCredentials(source => source.Prefix = prefix);
-#pragma warning restore RS0027
 
     /// <summary>Adds the service's credentials as configuration, with the source's options set by <paramref name="configure"/>.</summary>
     public static IConfigurationBuilder AddSystemdCredentials(this IConfigurationBuilder builder, Action<SystemdCredentialsConfigurationSource> configure)

@@ -5,12 +5,6 @@ using System.Runtime.Versioning;
 using System.Text;
 using SdDaemon.Interop;
 
-// RS0026 (overloads that each have optional parameters) guards an API that has shipped against a
-// call that binds differently after an optional parameter is added. Each check here takes the
-// descriptor as an int or as a SafeHandle with the same optional arguments, from the start; any
-// later change to them shows in PublicAPI.*.txt and is reviewed there.
-#pragma warning disable RS0026
-
 namespace SdDaemon;
 
 /// <summary>

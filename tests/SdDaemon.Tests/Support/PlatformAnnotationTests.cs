@@ -64,7 +64,7 @@ public sealed class PlatformAnnotationTests
             typeof(Notification).GetMethod(nameof(Notification.Send))!,
             typeof(Notification).GetMethod(nameof(Notification.Barrier))!,
             typeof(NotifyChannel).GetMethod(nameof(NotifyChannel.Send))!,
-            typeof(Watchdog).GetMethod(nameof(Watchdog.StartKeepAliveIfEnabled))!,
+            typeof(SdDaemon.Watchdog).GetMethod(nameof(SdDaemon.Watchdog.StartKeepAliveIfEnabled))!,
             typeof(ListenFds).GetMethod(nameof(ListenFds.Get), [typeof(bool)])!,
             typeof(ListenFd).GetMethod(nameof(ListenFd.ToSocket))!,
             typeof(ServiceManager).GetMethod(nameof(ServiceManager.CheckBooted), Type.EmptyTypes)!,
