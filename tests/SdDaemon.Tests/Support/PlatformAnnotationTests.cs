@@ -30,7 +30,7 @@ public sealed class PlatformAnnotationTests
         "T:SdDaemon.Testing.ActivatedProcess",     // waitpid, kill on the launched process
         "T:SdDaemon.Testing.ActivationLauncher",   // posix_spawn with descriptors moved to 3...
         "T:SdDaemon.Testing.NotifyReceiver",       // SO_PASSCRED, SCM_CREDENTIALS on an AF_UNIX datagram socket
-        "T:SdDaemon.VarlinkListener",              // statx of the runtime directory, geteuid, /run/varlink/registry
+        "T:SdDaemon.Varlink.VarlinkListener",      // statx of the runtime directory, geteuid, /run/varlink/registry
     ];
 
     [Fact]
