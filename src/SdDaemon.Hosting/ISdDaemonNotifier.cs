@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
@@ -23,15 +22,12 @@ public interface ISdDaemonNotifier
     bool IsUnderManager { get; }
 
     /// <summary>Sends a notification; see <see cref="Notification.Send(bool)"/> for the result contract.</summary>
-    [SupportedOSPlatform("linux")]
     NotifyResult Notify(Notification notification);
 
     /// <summary>STATUS=<paramref name="text"/>.</summary>
     /// <exception cref="ArgumentException">See <see cref="NotifyState.Status"/>.</exception>
-    [SupportedOSPlatform("linux")]
     NotifyResult SetStatus(string text);
 
     /// <summary>EXTEND_TIMEOUT_USEC: the current start, stop or reload timeout ends <paramref name="extension"/> from now.</summary>
-    [SupportedOSPlatform("linux")]
     NotifyResult ExtendTimeout(TimeSpan extension);
 }

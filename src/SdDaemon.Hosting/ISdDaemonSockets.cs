@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
@@ -17,7 +16,6 @@ public interface ISdDaemonSockets
     ListenFdsResult Passed { get; }
 
     /// <summary>The first passed socket named <paramref name="name"/> that nobody took yet, as a <see cref="Socket"/>; null if none.</summary>
-    [SupportedOSPlatform("linux")]
     Socket? TakeSocket(string name);
 
     /// <summary>
@@ -36,6 +34,5 @@ public interface ISdDaemonSockets
     /// <c>SocketTransportOptions.CreateBoundListenSocket</c> as well (examples/WebApp shows how); its
     /// unbind then closes it.</remarks>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid FDNAME.</exception>
-    [SupportedOSPlatform("linux")]
     Socket GetOrBind(string name, Func<Socket> bind);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
@@ -29,14 +28,11 @@ internal sealed class SdDaemonNotifier : ISdDaemonNotifier, IDisposable
 
     public bool IsUnderManager => _channel is not null;
 
-    [SupportedOSPlatform("linux")]
     public NotifyResult Notify(Notification notification) =>
         _channel?.Send(notification) ?? NotifyResult.NotListening;
 
-    [SupportedOSPlatform("linux")]
     public NotifyResult SetStatus(string text) => Notify(Notification.Status(text));
 
-    [SupportedOSPlatform("linux")]
     public NotifyResult ExtendTimeout(TimeSpan extension) => Notify(new Notification(NotifyState.ExtendTimeout(extension)));
 
     public void Dispose() => _channel?.Dispose();

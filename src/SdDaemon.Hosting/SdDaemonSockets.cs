@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.Versioning;
 
 namespace SdDaemon.Hosting;
 
@@ -18,7 +17,6 @@ internal sealed class SdDaemonSockets : ISdDaemonSockets
 
     public ListenFdsResult Passed { get; }
 
-    [SupportedOSPlatform("linux")]
     public Socket? TakeSocket(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -36,7 +34,6 @@ internal sealed class SdDaemonSockets : ISdDaemonSockets
         }
     }
 
-    [SupportedOSPlatform("linux")]
     public Socket GetOrBind(string name, Func<Socket> bind)
     {
         ArgumentNullException.ThrowIfNull(bind);

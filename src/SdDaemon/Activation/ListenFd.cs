@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.Versioning;
 using Microsoft.Win32.SafeHandles;
 using SdDaemon.Interop;
 
@@ -73,19 +72,16 @@ public sealed class ListenFd : IDisposable
     }
 
     /// <summary>What the descriptor referred to when this object was made; <see cref="FileKind.Unknown"/> if it could not be examined.</summary>
-    [SupportedOSPlatform("linux")]
     public FileKind Kind => GetInfo().Kind;
 
     /// <summary>For a socket: its Linux address family (AF_INET=2, AF_INET6=10, AF_UNIX=1, AF_NETLINK=16,
     /// AF_VSOCK=40...); 0 otherwise.</summary>
-    [SupportedOSPlatform("linux")]
     public int SocketDomain => GetInfo().Domain;
 
     /// <summary>For a socket: its family as .NET names it (<see cref="AddressFamily.InterNetwork"/>,
     /// <see cref="AddressFamily.InterNetworkV6"/>, <see cref="AddressFamily.Unix"/>), or
     /// <see cref="AddressFamily.Unknown"/> for families .NET does not model (see <see cref="SocketDomain"/>)
     /// and for non-sockets.</summary>
-    [SupportedOSPlatform("linux")]
     public AddressFamily SocketFamily => GetInfo().Domain switch
     {
         Libc.AF_UNIX => AddressFamily.Unix,
@@ -95,7 +91,6 @@ public sealed class ListenFd : IDisposable
     };
 
     /// <summary>For a socket: stream, datagram, seqpacket or raw; <see cref="System.Net.Sockets.SocketType.Unknown"/> otherwise.</summary>
-    [SupportedOSPlatform("linux")]
     public SocketType SocketType => GetInfo().Type switch
     {
         Libc.SOCK_STREAM => SocketType.Stream,
@@ -108,7 +103,6 @@ public sealed class ListenFd : IDisposable
 
     /// <summary>For a socket: whether it is listening (SO_ACCEPTCONN): ListenStream= and ListenSequentialPacket=
     /// sockets are, datagram sockets and Accept=yes connections are not.</summary>
-    [SupportedOSPlatform("linux")]
     public bool IsListening => GetInfo().Listening;
 
     /// <summary>
@@ -130,7 +124,6 @@ public sealed class ListenFd : IDisposable
     /// (netlink, vsock...) come back with <see cref="Socket.AddressFamily"/> Unknown rather than an exception.
     /// </summary>
     /// <exception cref="InvalidOperationException">Not a socket, already taken, or closed.</exception>
-    [SupportedOSPlatform("linux")]
     public Socket ToSocket()
     {
         if (Kind != FileKind.Socket)
@@ -160,7 +153,6 @@ public sealed class ListenFd : IDisposable
     /// with EAGAIN; this changes the open file description shared with the manager.
     /// </summary>
     /// <exception cref="InvalidOperationException">A listening or datagram socket, another kind, already taken, or closed.</exception>
-    [SupportedOSPlatform("linux")]
     public Stream ToStream()
     {
         switch (Kind)
@@ -244,7 +236,6 @@ public sealed class ListenFd : IDisposable
         }
     }
 
-    [SupportedOSPlatform("linux")]
     private string Describe() => Kind == FileKind.Socket
         ? $"{(IsListening ? "listening " : "")}{SocketType} socket of family {SocketDomain}"
         : Kind.ToString();

@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
 
@@ -58,7 +57,6 @@ public static class ListenFds
     /// Socket listener = fds.First("web")?.ToSocket() ?? BindMyself();
     /// </code>
     /// </example>
-    [SupportedOSPlatform("linux")]
     public static ListenFdsResult Get(bool unsetEnvironment = false)
     {
         if (!OperatingSystem.IsLinux())

@@ -25,10 +25,10 @@ public static class ServiceManager
     /// sd_booted(3) with its error case (spec B-1): yes when <c>/run/systemd/system/</c> exists as a
     /// directory (checked with a no-follow access(2) of the path with its trailing slash, so a regular
     /// file there is ENOTDIR), no when it does not exist (ENOENT), failed with the errno otherwise
-    /// (ENOTDIR, EACCES...).
+    /// (ENOTDIR, EACCES...). No on other platforms, which systemd never boots.
     /// </summary>
-    [SupportedOSPlatform("linux")]
-    public static CheckResult CheckBooted() => CheckBooted(SystemdRuntimeDirectory);
+    public static CheckResult CheckBooted() =>
+        OperatingSystem.IsLinux() ? CheckBooted(SystemdRuntimeDirectory) : CheckResult.No;
 
     /// <summary>The worker, with the path as a parameter for tests.</summary>
     [SupportedOSPlatform("linux")]

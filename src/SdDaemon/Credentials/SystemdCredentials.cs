@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 
 namespace SdDaemon;
 
@@ -6,9 +5,9 @@ namespace SdDaemon;
 /// This service's credentials, read directly: the shortcuts over
 /// <see cref="CredentialDirectory.FromEnvironment(int)"/> for a binary key or a secret string
 /// (see <see href="https://www.freedesktop.org/software/systemd/man/systemd.exec.html#Credentials">systemd.exec(5), "Credentials"</see>).
-/// Outside a service manager there are no credentials: the reads return false, never throw.
+/// Outside a service manager there are no credentials: the reads return false, never throw; so on
+/// other platforms, which have no service manager passing credentials.
 /// </summary>
-[SupportedOSPlatform("linux")]
 public static class SystemdCredentials
 {
     /// <summary>The path of <c>$CREDENTIALS_DIRECTORY</c>, or null when the service has none.</summary>
@@ -19,7 +18,7 @@ public static class SystemdCredentials
     public static bool TryRead(string name, out byte[] value)
     {
         value = [];
-        return CredentialDirectory.FromEnvironment() is { } directory && directory.TryRead(name, out value);
+        return OperatingSystem.IsLinux() && CredentialDirectory.FromEnvironment() is { } directory && directory.TryRead(name, out value);
     }
 
     /// <summary>Reads the credential <paramref name="name"/> as UTF-8 text; false when there is none.</summary>
@@ -27,6 +26,6 @@ public static class SystemdCredentials
     public static bool TryReadText(string name, out string value)
     {
         value = "";
-        return CredentialDirectory.FromEnvironment() is { } directory && directory.TryReadText(name, out value);
+        return OperatingSystem.IsLinux() && CredentialDirectory.FromEnvironment() is { } directory && directory.TryReadText(name, out value);
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Runtime.Versioning;
 using System.Text;
 
 namespace SdDaemon;
@@ -190,7 +189,6 @@ public sealed class Notification
     /// on every path, so that child processes do not inherit it (native getenv still sees it).</param>
     /// <returns>Not listening (NOTIFY_SOCKET unset), sent, or failed with the errno.</returns>
     /// <exception cref="ArgumentException">A handle in <see cref="Files"/> is closed, or FDSTORE=1 has no descriptor.</exception>
-    [SupportedOSPlatform("linux")]
     public NotifyResult Send(bool unsetEnvironment = false) => NotifyChannel.Default.Send(this, unsetEnvironment);
 
     /// <summary>
@@ -230,7 +228,6 @@ public sealed class Notification
     /// <param name="unsetEnvironment">Remove NOTIFY_SOCKET afterwards, on every path.</param>
     /// <returns>Not listening, sent (and processed), or failed: ETIMEDOUT when the manager did not
     /// close the pipe in time.</returns>
-    [SupportedOSPlatform("linux")]
     public static NotifyResult Barrier(TimeSpan timeout, bool unsetEnvironment = false) =>
         NotifyChannel.Default.Barrier(timeout, unsetEnvironment);
 

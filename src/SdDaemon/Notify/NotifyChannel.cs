@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Runtime.Versioning;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
 using SdDaemon.Notify;
@@ -95,7 +94,6 @@ public sealed class NotifyChannel : IDisposable
     /// <exception cref="ArgumentException">A handle in <see cref="Notification.Files"/> is closed, or
     /// FDSTORE=1 has no descriptor.</exception>
     /// <exception cref="ObjectDisposedException">This channel was disposed.</exception>
-    [SupportedOSPlatform("linux")]
     public NotifyResult Send(Notification notification, bool unsetEnvironment = false)
     {
         try
@@ -170,7 +168,6 @@ public sealed class NotifyChannel : IDisposable
 
     /// <summary>sd_notify_barrier(3) on this channel; see <see cref="Notification.Barrier"/>.</summary>
     /// <exception cref="ObjectDisposedException">This channel was disposed.</exception>
-    [SupportedOSPlatform("linux")]
     public unsafe NotifyResult Barrier(TimeSpan timeout, bool unsetEnvironment = false)
     {
         try
@@ -242,7 +239,6 @@ public sealed class NotifyChannel : IDisposable
     /// full it fails with EAGAIN at once instead of waiting <see cref="SendTimeout"/>. For the
     /// watchdog keep-alive, which retries on a schedule of its own that Dispose can interrupt.
     /// </summary>
-    [SupportedOSPlatform("linux")]
     internal NotifyResult SendWithoutWaiting(Notification notification)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
 
@@ -103,7 +102,6 @@ public static class Watchdog
     /// </summary>
     /// <param name="unsetEnvironment">Remove WATCHDOG_USEC and WATCHDOG_PID from the .NET process
     /// environment on every path, so that child processes do not inherit them (native getenv still sees them).</param>
-    [SupportedOSPlatform("linux")]
     public static WatchdogStatus Check(bool unsetEnvironment = false) =>
         OperatingSystem.IsLinux()
             ? Check(ProcessEnvironmentSource.Instance, System.Environment.ProcessId, unsetEnvironment)
@@ -116,7 +114,6 @@ public static class Watchdog
     /// </summary>
     /// <param name="timeout">The watchdog timeout; <see cref="TimeSpan.Zero"/> when false.</param>
     /// <param name="unsetEnvironment">See <see cref="Check(bool)"/>.</param>
-    [SupportedOSPlatform("linux")]
     public static bool Enabled(out TimeSpan timeout, bool unsetEnvironment = false)
     {
         WatchdogStatus status = Check(unsetEnvironment);
@@ -138,7 +135,6 @@ public static class Watchdog
     /// <exception cref="SdDaemonException">The keep-alive thread could not be started: errno 24 (EMFILE)
     /// or 23 (ENFILE) when no file descriptor is free, 11 (EAGAIN) when no thread can be made; the
     /// message says which. Nothing was sent.</exception>
-    [SupportedOSPlatform("linux")]
     public static WatchdogKeepAlive StartKeepAlive(TimeSpan timeout, Func<bool>? isHealthy = null, NotifyChannel? channel = null) =>
         WatchdogKeepAlive.Start(timeout, isHealthy, channel ?? NotifyChannel.Default);
 
@@ -155,7 +151,6 @@ public static class Watchdog
     /// <see cref="WatchdogKeepAlive.LastResult"/> and the thread goes on.</param>
     /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
     /// <exception cref="SdDaemonException">See <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>.</exception>
-    [SupportedOSPlatform("linux")]
     public static WatchdogKeepAlive StartKeepAlive(TimeSpan timeout, Func<bool>? isHealthy, Func<Notification, NotifyResult> send)
     {
         ArgumentNullException.ThrowIfNull(send);
@@ -167,7 +162,6 @@ public static class Watchdog
     /// says enabled; null when disabled or malformed (nothing to keep alive). <c>using</c> accepts null.
     /// </summary>
     /// <exception cref="SdDaemonException">See <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>.</exception>
-    [SupportedOSPlatform("linux")]
     public static WatchdogKeepAlive? StartKeepAliveIfEnabled(Func<bool>? isHealthy = null, bool unsetEnvironment = false)
     {
         WatchdogStatus status = Check(unsetEnvironment);

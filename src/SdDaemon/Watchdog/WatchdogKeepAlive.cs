@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 using SdDaemon.Interop;
 
 namespace SdDaemon;
@@ -23,7 +22,6 @@ namespace SdDaemon;
 /// <para>Disposing stops the thread and waits for it, which is prompt (a ping in progress is one
 /// non-blocking send); no ping is sent after Dispose returns.</para>
 /// </remarks>
-[SupportedOSPlatform("linux")]
 public sealed class WatchdogKeepAlive : IDisposable
 {
     /// <summary>The floor of <see cref="Interval"/> (see the remarks on the class).</summary>
