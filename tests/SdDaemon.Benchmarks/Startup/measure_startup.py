@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Start-up benchmark: exec to READY=1, and peak RSS, of a daemon that only notifies its manager.
+
+Subjects, run interleaved in one process so that they share the machine's state:
+  C + libsystemd     ready.c: sd_notify(0, "READY=1") (the floor)
+  NativeAOT          ReadyNotifier published with PublishAot=true, default globalization
+  NativeAOT, invariant  the same with InvariantGlobalization=true
+  NativeAOT, lazy libc  the same as NativeAOT without SdDaemon's DirectPInvoke of libc (the state
+                     before it: the first P/Invoke looks libc up, which loads ICU)
+  JIT                ReadyNotifier framework-dependent (the apphost, the shared runtime)
+Each run: a datagram socket bound as NOTIFY_SOCKET, the clock started just before the spawn and
+stopped when READY=1 arrives; peak RSS is the child's ru_maxrss once it exited.
+Usage: measure_startup.py [--runs N] [--keep DIR]   (from anywhere; builds what it runs)
+"""
+import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT = os.path.join(HERE, "ReadyNotifier", "ReadyNotifier.csproj")
+
+
+def publish(out, *properties):
+    """dotnet publish into out/bin with its own artifacts folder, so variants do not share obj/."""
+    subprocess.run(["dotnet", "publish", PROJECT, "-c", "Release", "-r", "linux-x64", "--nologo", "-v", "q",
+                    "--artifacts-path", os.path.join(out, "artifacts"), "-o", os.path.join(out, "bin"), *properties],
+                   check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(out, "bin", "ReadyNotifier")
+
+
+def build(work):
+    c = os.path.join(work, "ready")
+    subprocess.run(["gcc", "-O2", "-o", c, os.path.join(HERE, "ready.c"), "-lsystemd"], check=True)
+    return [
+        ("C + libsystemd `sd_notify` (the floor)", c),
+        ("**NativeAOT**, default globalization", publish(os.path.join(work, "aot"), "-p:PublishAot=true")),
+        ("NativeAOT, InvariantGlobalization", publish(os.path.join(work, "aot-invariant"), "-p:PublishAot=true", "-p:InvariantGlobalization=true")),
+        ("NativeAOT without DirectPInvoke of libc (before)", publish(os.path.join(work, "aot-lazy"), "-p:PublishAot=true", "-p:LazyLibc=true")),
+        ("JIT, framework-dependent", publish(os.path.join(work, "jit"), "-p:PublishAot=false", "-p:SelfContained=false")),
+    ]
+
+
+def run_once(exe, work):
+    path = os.path.join(work, "notify")
+    if os.path.exists(path):
+        os.unlink(path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.bind(path)
+        s.settimeout(30)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_SOCKET", "WATCHDOG_", "LISTEN_"))}
+        env["NOTIFY_SOCKET"] = path
+        start = time.perf_counter()
+        child = subprocess.Popen([exe], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        data = s.recv(4096)
+        elapsed = time.perf_counter() - start
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = 0  # reaped by wait4
+    if data != b"READY=1" or status != 0:
+        sys.exit(f"{exe}: got {data!r}, wait status {status}")
+    return elapsed * 1000, usage.ru_maxrss / 1024  # ms, MiB
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", help="build into this folder and keep it")
+    args = parser.parse_args()
+    work = args.keep or tempfile.mkdtemp(prefix="sdd-startup-")
+    os.makedirs(work, exist_ok=True)
+    try:
+        subjects = build(work)
+        for _, exe in subjects:  # warm the page cache
+            run_once(exe, work)
+            run_once(exe, work)
+        samples = {name: [] for name, _ in subjects}
+        for _ in range(args.runs):
+            for name, exe in subjects:
+                samples[name].append(run_once(exe, work))
+        floor = statistics.median(ms for ms, _ in samples[subjects[0][0]])
+        print(f"| Daemon | exec to READY=1 (median of {args.runs}) | Ratio to C | min / max | peak RSS (median) |")
+        print("|---|---:|---:|---:|---:|")
+        for name, _ in subjects:
+            ms = [m for m, _ in samples[name]]
+            rss = statistics.median(r for _, r in samples[name])
+            median = statistics.median(ms)
+            print(f"| {name} | {median:.1f} ms | {median / floor:.2f} | {min(ms):.1f} / {max(ms):.1f} ms | {rss:.1f} MiB |")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
