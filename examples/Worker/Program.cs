@@ -29,7 +29,7 @@ internal sealed partial class BatchWorker(ISdDaemonNotifier notifier, Progress p
         {
             batches++; // the work itself would go here
             progress.Completed();
-            notifier.SetStatus($"processed {batches} batches");
+            notifier.SetStatus($"batches done: {batches}");
             LogBatch(logger, batches);
         }
     }
