@@ -9,7 +9,8 @@ Subjects, run interleaved in one process so that they share the machine's state:
                      before it: the first P/Invoke looks libc up, which loads ICU)
   JIT                ReadyNotifier framework-dependent (the apphost, the shared runtime)
 Each run: a datagram socket bound as NOTIFY_SOCKET, the clock started just before the spawn and
-stopped when READY=1 arrives; peak RSS is the child's ru_maxrss once it exited.
+stopped when READY=1 arrives; the program (run with --hold) then sleeps, its peak RSS (VmHWM) is
+read and it is killed. (Not ru_maxrss: exec records the spawning Python's RSS there.)
 Usage: measure_startup.py [--runs N] [--keep DIR]   (from anywhere; builds what it runs)
 """
 import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
@@ -48,14 +49,16 @@ def run_once(exe, work):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_SOCKET", "WATCHDOG_", "LISTEN_"))}
         env["NOTIFY_SOCKET"] = path
         start = time.perf_counter()
-        child = subprocess.Popen([exe], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        child = subprocess.Popen([exe, "--hold"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         data = s.recv(4096)
         elapsed = time.perf_counter() - start
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = 0  # reaped by wait4
-    if data != b"READY=1" or status != 0:
-        sys.exit(f"{exe}: got {data!r}, wait status {status}")
-    return elapsed * 1000, usage.ru_maxrss / 1024  # ms, MiB
+        with open(f"/proc/{child.pid}/status") as status:
+            peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        child.kill()
+        child.wait()
+    if data != b"READY=1":
+        sys.exit(f"{exe}: got {data!r}")
+    return elapsed * 1000, peak_kib / 1024  # ms, MiB
 
 
 def main():
@@ -75,7 +78,7 @@ def main():
             for name, exe in subjects:
                 samples[name].append(run_once(exe, work))
         floor = statistics.median(ms for ms, _ in samples[subjects[0][0]])
-        print(f"| Daemon | exec to READY=1 (median of {args.runs}) | Ratio to C | min / max | peak RSS (median) |")
+        print(f"| Daemon | exec to READY=1 (median of {args.runs}) | Ratio to C | min / max | peak RSS at READY=1 (median) |")
         print("|---|---:|---:|---:|---:|")
         for name, _ in subjects:
             ms = [m for m, _ in samples[name]]

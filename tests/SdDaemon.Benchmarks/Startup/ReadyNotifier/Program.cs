@@ -2,6 +2,7 @@
 // start-up benchmark (../measure_startup.py) and of .ci/aot's check that the notify send path
 // loads no ICU. It uses no Console and formats nothing itself, so whatever it loads, SdDaemon did.
 // Usage: ReadyNotifier                 READY=1, then exit 0 (1 if it was not sent)
+//        ReadyNotifier --hold          READY=1, then sleeps until killed (its peak RSS is read then)
 //        ReadyNotifier --every-state   READY=1, then every notify state that SdDaemon formats
 //                                      (numbers, STATUS text, MONOTONIC_USEC), the watchdog
 //                                      keep-alive if WATCHDOG_USEC is set, and last STATUS=holding;
@@ -14,9 +15,19 @@ if (!OperatingSystem.IsLinux())
 }
 
 NotifyResult ready = Notification.Ready.Send();
-if (args.Length == 0 || args[0] != "--every-state")
+if (!ready.IsSent)
 {
-    return ready.IsSent ? 0 : 1;
+    return 1;
+}
+
+if (args.Length == 0)
+{
+    return 0;
+}
+
+if (args[0] == "--hold")
+{
+    Thread.Sleep(Timeout.Infinite);
 }
 
 Notification.Status("starting: step 1 of 2").Send();
