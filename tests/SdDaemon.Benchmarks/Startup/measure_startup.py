@@ -10,8 +10,11 @@ Subjects, run interleaved in one process so that they share the machine's state:
   JIT                ReadyNotifier framework-dependent (the apphost, the shared runtime)
 Each run: a datagram socket bound as NOTIFY_SOCKET, the clock started just before the spawn and
 stopped when READY=1 arrives; the program (run with --hold) then sleeps, its peak RSS (VmHWM) is
-read and it is killed. (Not ru_maxrss: exec records the spawning Python's RSS there.)
-Usage: measure_startup.py [--runs N] [--keep DIR]   (from anywhere; builds what it runs)
+read and it is killed. (Not ru_maxrss: exec records the spawning Python's RSS there.) CPU time is
+what all its threads ran until then (/proc/PID/task/*/schedstat): on a busy machine wall time
+mostly measures the wait for a core, CPU time much less so.
+Usage: measure_startup.py [--runs N] [--keep DIR [--no-build]]   (from anywhere; builds what it
+runs into a temporary folder, or into DIR and keeps it; --no-build measures DIR's binaries again)
 """
 import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -19,23 +22,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.join(HERE, "ReadyNotifier", "ReadyNotifier.csproj")
 
 
-def publish(out, *properties):
+def publish(out, *properties, build=True):
     """dotnet publish into out/bin with its own artifacts folder, so variants do not share obj/."""
-    subprocess.run(["dotnet", "publish", PROJECT, "-c", "Release", "-r", "linux-x64", "--nologo", "-v", "q",
-                    "--artifacts-path", os.path.join(out, "artifacts"), "-o", os.path.join(out, "bin"), *properties],
-                   check=True, stdout=subprocess.DEVNULL)
+    if build:
+        subprocess.run(["dotnet", "publish", PROJECT, "-c", "Release", "-r", "linux-x64", "--nologo", "-v", "q",
+                        "--artifacts-path", os.path.join(out, "artifacts"), "-o", os.path.join(out, "bin"), *properties],
+                       check=True, stdout=subprocess.DEVNULL)
     return os.path.join(out, "bin", "ReadyNotifier")
 
 
-def build(work):
+def build(work, build=True):
     c = os.path.join(work, "ready")
-    subprocess.run(["gcc", "-O2", "-o", c, os.path.join(HERE, "ready.c"), "-lsystemd"], check=True)
+    if build:
+        subprocess.run(["gcc", "-O2", "-o", c, os.path.join(HERE, "ready.c"), "-lsystemd"], check=True)
     return [
         ("C + libsystemd `sd_notify` (the floor)", c),
-        ("**NativeAOT**, default globalization", publish(os.path.join(work, "aot"), "-p:PublishAot=true")),
-        ("NativeAOT, InvariantGlobalization", publish(os.path.join(work, "aot-invariant"), "-p:PublishAot=true", "-p:InvariantGlobalization=true")),
-        ("NativeAOT without DirectPInvoke of libc (before)", publish(os.path.join(work, "aot-lazy"), "-p:PublishAot=true", "-p:LazyLibc=true")),
-        ("JIT, framework-dependent", publish(os.path.join(work, "jit"), "-p:PublishAot=false", "-p:SelfContained=false")),
+        ("**NativeAOT**, default globalization", publish(os.path.join(work, "aot"), "-p:PublishAot=true", build=build)),
+        ("NativeAOT, InvariantGlobalization", publish(os.path.join(work, "aot-invariant"), "-p:PublishAot=true", "-p:InvariantGlobalization=true", build=build)),
+        ("NativeAOT without DirectPInvoke of libc (before)", publish(os.path.join(work, "aot-lazy"), "-p:PublishAot=true", "-p:LazyLibc=true", build=build)),
+        ("JIT, framework-dependent", publish(os.path.join(work, "jit"), "-p:PublishAot=false", "-p:SelfContained=false", build=build)),
     ]
 
 
@@ -54,22 +59,29 @@ def run_once(exe, work):
         elapsed = time.perf_counter() - start
         with open(f"/proc/{child.pid}/status") as status:
             peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        cpu_ns = 0
+        for task in os.listdir(f"/proc/{child.pid}/task"):
+            with open(f"/proc/{child.pid}/task/{task}/schedstat") as schedstat:
+                cpu_ns += int(schedstat.read().split()[0])
         child.kill()
         child.wait()
     if data != b"READY=1":
         sys.exit(f"{exe}: got {data!r}")
-    return elapsed * 1000, peak_kib / 1024  # ms, MiB
+    return elapsed * 1000, peak_kib / 1024, cpu_ns / 1e6  # ms, MiB, ms
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", help="build into this folder and keep it")
+    parser.add_argument("--no-build", action="store_true", help="measure the binaries already in --keep")
     args = parser.parse_args()
+    if args.no_build and not args.keep:
+        parser.error("--no-build needs --keep")
     work = args.keep or tempfile.mkdtemp(prefix="sdd-startup-")
     os.makedirs(work, exist_ok=True)
     try:
-        subjects = build(work)
+        subjects = build(work, build=not args.no_build)
         for _, exe in subjects:  # warm the page cache
             run_once(exe, work)
             run_once(exe, work)
@@ -77,14 +89,15 @@ def main():
         for _ in range(args.runs):
             for name, exe in subjects:
                 samples[name].append(run_once(exe, work))
-        floor = statistics.median(ms for ms, _ in samples[subjects[0][0]])
-        print(f"| Daemon | exec to READY=1 (median of {args.runs}) | Ratio to C | min / max | peak RSS at READY=1 (median) |")
-        print("|---|---:|---:|---:|---:|")
+        def median(name, column):
+            return statistics.median(sample[column] for sample in samples[name])
+
+        floor, cpu_floor = median(subjects[0][0], 0), median(subjects[0][0], 2)
+        print(f"| Daemon | exec to READY=1 (median of {args.runs}) | Ratio to C | CPU time to READY=1 | Ratio to C | peak RSS at READY=1 |")
+        print("|---|---:|---:|---:|---:|---:|")
         for name, _ in subjects:
-            ms = [m for m, _ in samples[name]]
-            rss = statistics.median(r for _, r in samples[name])
-            median = statistics.median(ms)
-            print(f"| {name} | {median:.1f} ms | {median / floor:.2f} | {min(ms):.1f} / {max(ms):.1f} ms | {rss:.1f} MiB |")
+            wall, cpu = median(name, 0), median(name, 2)
+            print(f"| {name} | {wall:.1f} ms | {wall / floor:.2f} | {cpu:.1f} ms | {cpu / cpu_floor:.2f} | {median(name, 1):.1f} MiB |")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
