@@ -5,6 +5,8 @@ Subjects, run interleaved in one process so that they share the machine's state:
   C + libsystemd     ready.c: sd_notify(0, "READY=1") (the floor)
   NativeAOT          ReadyNotifier published with PublishAot=true, default globalization
   NativeAOT, invariant  the same with InvariantGlobalization=true
+  NativeAOT, raw     the NativeAOT binary sending READY=1 by a socket() and sendto() of its own,
+                     without SdDaemon: the runtime's start-up alone
   NativeAOT, lazy libc  the same as NativeAOT without SdDaemon's DirectPInvoke of libc (the state
                      before it: the first P/Invoke looks libc up, which loads ICU)
   JIT                ReadyNotifier framework-dependent (the apphost, the shared runtime)
@@ -35,16 +37,18 @@ def build(work, build=True):
     c = os.path.join(work, "ready")
     if build:
         subprocess.run(["gcc", "-O2", "-o", c, os.path.join(HERE, "ready.c"), "-lsystemd"], check=True)
+    aot = publish(os.path.join(work, "aot"), "-p:PublishAot=true", build=build)
     return [
-        ("C + libsystemd `sd_notify` (the floor)", c),
-        ("**NativeAOT**, default globalization", publish(os.path.join(work, "aot"), "-p:PublishAot=true", build=build)),
-        ("NativeAOT, InvariantGlobalization", publish(os.path.join(work, "aot-invariant"), "-p:PublishAot=true", "-p:InvariantGlobalization=true", build=build)),
-        ("NativeAOT without DirectPInvoke of libc (before)", publish(os.path.join(work, "aot-lazy"), "-p:PublishAot=true", "-p:LazyLibc=true", build=build)),
-        ("JIT, framework-dependent", publish(os.path.join(work, "jit"), "-p:PublishAot=false", "-p:SelfContained=false", build=build)),
+        ("C + libsystemd `sd_notify` (the floor)", [c]),
+        ("**NativeAOT**, default globalization", [aot]),
+        ("NativeAOT, a raw `sendto` instead of SdDaemon (the runtime alone)", [aot, "--raw"]),
+        ("NativeAOT, InvariantGlobalization", [publish(os.path.join(work, "aot-invariant"), "-p:PublishAot=true", "-p:InvariantGlobalization=true", build=build)]),
+        ("NativeAOT without DirectPInvoke of libc (before)", [publish(os.path.join(work, "aot-lazy"), "-p:PublishAot=true", "-p:LazyLibc=true", build=build)]),
+        ("JIT, framework-dependent", [publish(os.path.join(work, "jit"), "-p:PublishAot=false", "-p:SelfContained=false", build=build)]),
     ]
 
 
-def run_once(exe, work):
+def run_once(argv, work):
     path = os.path.join(work, "notify")
     if os.path.exists(path):
         os.unlink(path)
@@ -54,7 +58,7 @@ def run_once(exe, work):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_SOCKET", "WATCHDOG_", "LISTEN_"))}
         env["NOTIFY_SOCKET"] = path
         start = time.perf_counter()
-        child = subprocess.Popen([exe, "--hold"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        child = subprocess.Popen([*argv, "--hold"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         data = s.recv(4096)
         elapsed = time.perf_counter() - start
         with open(f"/proc/{child.pid}/status") as status:
@@ -66,7 +70,7 @@ def run_once(exe, work):
         child.kill()
         child.wait()
     if data != b"READY=1":
-        sys.exit(f"{exe}: got {data!r}")
+        sys.exit(f"{argv}: got {data!r}")
     return elapsed * 1000, peak_kib / 1024, cpu_ns / 1e6  # ms, MiB, ms
 
 
