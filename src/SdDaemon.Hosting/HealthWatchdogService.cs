@@ -24,7 +24,7 @@ namespace SdDaemon.Hosting;
 [SupportedOSPlatform("linux")]
 internal sealed partial class HealthWatchdogService : IHostedService, IDisposable
 {
-    private readonly SdDaemonNotifier _notifier;
+    private readonly ISdDaemonNotifier _notifier;
     private readonly IReadOnlyList<HealthCheckRegistration> _checks;
     private readonly IServiceScopeFactory _scopes;
     private readonly ILogger _logger;
@@ -33,7 +33,7 @@ internal sealed partial class HealthWatchdogService : IHostedService, IDisposabl
     private Task? _healthLoop;
     private volatile bool _healthy = true;
 
-    public HealthWatchdogService(SdDaemonNotifier notifier, ILogger<HealthWatchdogService> logger, IServiceScopeFactory scopes, IOptions<HealthCheckServiceOptions> health)
+    public HealthWatchdogService(ISdDaemonNotifier notifier, ILogger<HealthWatchdogService> logger, IServiceScopeFactory scopes, IOptions<HealthCheckServiceOptions> health)
     {
         _notifier = notifier;
         _checks = [.. health.Value.Registrations];
@@ -50,12 +50,13 @@ internal sealed partial class HealthWatchdogService : IHostedService, IDisposabl
             return Task.CompletedTask;
         }
 
-        if (!status.IsEnabled || _notifier.Channel is not { } channel)
+        if (!status.IsEnabled || !_notifier.IsUnderManager)
         {
             return Task.CompletedTask;
         }
 
-        _keepAlive = Watchdog.StartKeepAlive(status.Timeout, () => _healthy, channel);
+        // Through the abstraction: a notifier the application registered gets the pings too.
+        _keepAlive = Watchdog.StartKeepAlive(status.Timeout, () => _healthy, _notifier.Notify);
         if (_checks.Count > 0)
         {
             _healthLoop = Task.Run(() => CheckHealthAsync(_keepAlive.Interval, _stop.Token), CancellationToken.None);

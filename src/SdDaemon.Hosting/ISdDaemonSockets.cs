@@ -22,9 +22,12 @@ public interface ISdDaemonSockets
 
     /// <summary>
     /// A listening socket for <paramref name="name"/>: the one passed under that name (a socket unit's
-    /// FileDescriptorName=, or the fd store), otherwise <paramref name="bind"/>'s. Either way it is sent to
-    /// the fd store (FDSTORE=1, FDNAME=<paramref name="name"/>; needs FileDescriptorStoreMax=1 or more), so
-    /// that a restart takes it over and refuses no connection.
+    /// FileDescriptorName=, or the fd store), otherwise <paramref name="bind"/>'s, which is then sent to the
+    /// fd store (FDSTORE=1, FDNAME=<paramref name="name"/>; needs FileDescriptorStoreMax=1 or more), so that
+    /// a restart takes it over and refuses no connection. A passed socket is not stored again (the manager
+    /// holds it already), and any other passed descriptor for the same socket is closed. A bound one is
+    /// stored when <c>$FDSTORE</c> (systemd 254+) is above 0 or unset (a manager before 254 does not say);
+    /// <c>$FDSTORE=0</c> sends nothing (docs/protocol.md, FS-1..FS-3).
     /// </summary>
     /// <remarks>The returned <see cref="Socket"/> owns the descriptor; close it when the application stops
     /// listening. With Kestrel, do not pass only the number to <c>ListenHandle</c>: Kestrel wraps it

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,9 @@ public static class SdDaemonHostExtensions
     /// Under a service manager (NOTIFY_SOCKET set), replaces the console lifetime with one that
     /// notifies READY=1, STOPPING=1 and STATUS=, extends slow start and stop timeouts, reloads on
     /// SIGHUP (Type=notify-reload) and stops on SIGTERM; runs the watchdog keep-alive driven by the
-    /// health checks when the unit has WatchdogSec=; logs to the journal when stderr is the journal;
+    /// health checks when the unit has WatchdogSec=; logs through SdDaemon.Logging instead of the
+    /// console provider (native journal entries when stderr is the journal, <c>&lt;N&gt;</c>-prefixed
+    /// stderr lines otherwise, see <see cref="SdDaemonHostOptions.UseJournalLogging"/>);
     /// sheds memory on the unit's memory pressure (MemoryPressureWatch=).
     /// Registers <see cref="ISdDaemonNotifier"/>, <see cref="ISdDaemonSockets"/> and
     /// <see cref="SdDaemon.ServiceDirectories"/> in any case; outside a manager nothing else changes.
@@ -29,20 +32,29 @@ public static class SdDaemonHostExtensions
     }
 
     /// <summary>The same as <see cref="UseSdDaemon"/>, for <c>HostApplicationBuilder</c> and <c>WebApplicationBuilder</c> services.</summary>
+    /// <remarks>
+    /// <paramref name="configure"/> runs once, during this call: what is registered depends on its
+    /// options, and the host's <c>IOptions&lt;SdDaemonHostOptions&gt;</c> gets the values it set
+    /// (<c>services.Configure&lt;SdDaemonHostOptions&gt;</c> registered later still applies on top).
+    /// NOTIFY_SOCKET is read once, here as well.
+    /// With Microsoft.Extensions.Hosting.Systemd's <c>UseSystemd()</c>/<c>AddSystemd()</c> in the same
+    /// host (a migration half done): called before this method, its lifetime is replaced by this one;
+    /// called after, it would replace this lifetime, and the host fails to start with an
+    /// <see cref="InvalidOperationException"/> that says to remove it.
+    /// </remarks>
     public static IServiceCollection AddSdDaemon(this IServiceCollection services, Action<SdDaemonHostOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        var chosen = new SdDaemonHostOptions();
+        configure?.Invoke(chosen);
         OptionsBuilder<SdDaemonHostOptions> options = services.AddOptions<SdDaemonHostOptions>();
         if (configure is not null)
         {
-            options.Configure(configure);
+            options.Configure(chosen.CopyTo);
         }
 
-        // Decisions about what to register are made now, from the same delegate.
-        var now = new SdDaemonHostOptions();
-        configure?.Invoke(now);
-
-        services.TryAddSingleton(sp => new SdDaemonNotifier(sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
+        string? notifySocket = OperatingSystem.IsLinux() ? Environment.GetEnvironmentVariable(SdDaemon.EnvironmentVariables.NotifySocket) : null;
+        services.TryAddSingleton(sp => new SdDaemonNotifier(notifySocket, sp.GetRequiredService<IOptions<SdDaemonHostOptions>>().Value.HideNotifySocketFromChildren));
         services.TryAddSingleton<ISdDaemonNotifier>(sp => sp.GetRequiredService<SdDaemonNotifier>());
         services.TryAddSingleton<PassedDescriptors>();
         services.TryAddSingleton<ISdDaemonSockets, SdDaemonSockets>();
@@ -51,10 +63,7 @@ public static class SdDaemonHostExtensions
         // First of all hosted services, so that the passed descriptors are CLOEXEC and LISTEN_* gone
         // before any of the application's hosted services is constructed or started, even when
         // nothing resolves ISdDaemonSockets (a child would otherwise inherit both).
-        if (!services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(PassedDescriptorsCapture)))
-        {
-            services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PassedDescriptorsCapture>());
-        }
+        InsertFirstOnce<PassedDescriptorsCapture>(services);
 
         if (!OperatingSystem.IsLinux())
         {
@@ -63,20 +72,23 @@ public static class SdDaemonHostExtensions
 
         services.TryAddSingleton<ServiceReloader>();
 
-        if (Environment.GetEnvironmentVariable(SdDaemon.EnvironmentVariables.NotifySocket) is not null)
+        if (notifySocket is not null)
         {
             services.AddSingleton<IHostLifetime, SdDaemonLifetime>();
+            InsertFirstOnce<LifetimeCheck>(services);
             services.AddHostedService<HealthWatchdogService>();
         }
 
-        if (now.WatchMemoryPressure)
+        if (chosen.WatchMemoryPressure)
         {
             services.AddHostedService<MemoryPressureService>();
         }
 
-        if (now.UseJournalLogging && JournalStreamCheck.IsStandardErrorJournal)
+        if (chosen.UseJournalLogging && (JournalStreamCheck.IsStandardErrorJournal || JournalStreamCheck.IsUnderServiceManager))
         {
-            // The console provider would write unprefixed lines to the same stream.
+            // The console provider would write unprefixed, two-line records (to stdout, which is
+            // often the journal even when stderr is not); the journal provider writes native entries
+            // when stderr is the journal and <N> lines on stderr otherwise.
             for (int i = services.Count - 1; i >= 0; i--)
             {
                 if (services[i].ServiceType == typeof(ILoggerProvider)
@@ -90,6 +102,15 @@ public static class SdDaemonHostExtensions
         }
 
         return services;
+    }
+
+    private static void InsertFirstOnce<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] T>(IServiceCollection services)
+        where T : class, IHostedService
+    {
+        if (!services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(T)))
+        {
+            services.Insert(0, ServiceDescriptor.Singleton<IHostedService, T>());
+        }
     }
 
     /// <summary>

@@ -41,9 +41,12 @@ public sealed class SdDaemonHostOptions
     public bool HideNotifySocketFromChildren { get; set; } = true;
 
     /// <summary>
-    /// When stderr is the journal (JOURNAL_STREAM matches fd 2), log through SdDaemon.Logging's
-    /// journal provider (native entries with structured fields) instead of the console provider.
-    /// Default true.
+    /// Under a service manager, log through SdDaemon.Logging's journal provider instead of the console
+    /// provider (removed): native entries with structured fields when stderr is the journal
+    /// (JOURNAL_STREAM matches fd 2), otherwise (INVOCATION_ID set, stderr a file, a pipe, syslog)
+    /// <c>&lt;N&gt;</c>-prefixed lines on stderr, every line of a message with its own prefix, so that
+    /// the console provider's unprefixed two-line records never reach a log. Outside a manager the
+    /// console provider stays. Default true.
     /// </summary>
     public bool UseJournalLogging { get; set; } = true;
 
@@ -63,4 +66,20 @@ public sealed class SdDaemonHostOptions
     /// the large object heap and gives free memory back to the kernel. Default true.
     /// </summary>
     public bool CompactOnMemoryPressure { get; set; } = true;
+
+    /// <summary>Every property onto <paramref name="target"/>: the options pipeline's instance gets
+    /// the values the configure delegate of AddSdDaemon set on this one (the delegate runs once).</summary>
+    internal void CopyTo(SdDaemonHostOptions target)
+    {
+        target.TimeoutExtensionInterval = TimeoutExtensionInterval;
+        target.MaxTimeoutExtension = MaxTimeoutExtension;
+        target.ReloadOnSighup = ReloadOnSighup;
+        target.DrainDelay = DrainDelay;
+        target.ReadyStatus = ReadyStatus;
+        target.HideNotifySocketFromChildren = HideNotifySocketFromChildren;
+        target.UseJournalLogging = UseJournalLogging;
+        target.WatchMemoryPressure = WatchMemoryPressure;
+        target.MemoryPressureMinimumInterval = MemoryPressureMinimumInterval;
+        target.CompactOnMemoryPressure = CompactOnMemoryPressure;
+    }
 }

@@ -3,20 +3,19 @@ using System.Runtime.Versioning;
 namespace SdDaemon.Hosting;
 
 /// <summary>
-/// Captures NOTIFY_SOCKET once, at start-up, into a fixed channel; optionally removes it from the
-/// environment so that children the application starts do not inherit it (a child that notifies
-/// READY=1 or MAINPID= would be taken for the service itself).
+/// The host's <see cref="ISdDaemonNotifier"/>: a fixed channel to the NOTIFY_SOCKET that
+/// <see cref="Microsoft.Extensions.Hosting.SdDaemonHostExtensions.AddSdDaemon"/> read (the one place
+/// the host reads it); optionally removes the variable from the environment so that children the
+/// application starts do not inherit it (a child that notifies READY=1 or MAINPID= would be taken
+/// for the service itself).
 /// </summary>
 internal sealed class SdDaemonNotifier : ISdDaemonNotifier, IDisposable
 {
     private readonly NotifyChannel? _channel;
 
-    public SdDaemonNotifier(bool hideFromChildren)
-        : this(Environment.GetEnvironmentVariable(EnvironmentVariables.NotifySocket), hideFromChildren)
-    {
-    }
-
-    internal SdDaemonNotifier(string? address, bool hideFromChildren)
+    /// <param name="address">NOTIFY_SOCKET as read when the host was configured; null outside a manager.</param>
+    /// <param name="hideFromChildren">Remove NOTIFY_SOCKET from the environment now.</param>
+    public SdDaemonNotifier(string? address, bool hideFromChildren)
     {
         if (address is not null && OperatingSystem.IsLinux())
         {
@@ -29,9 +28,6 @@ internal sealed class SdDaemonNotifier : ISdDaemonNotifier, IDisposable
     }
 
     public bool IsUnderManager => _channel is not null;
-
-    /// <summary>The channel to the address captured at start-up, for the watchdog keep-alive.</summary>
-    internal NotifyChannel? Channel => _channel;
 
     [SupportedOSPlatform("linux")]
     public NotifyResult Notify(Notification notification) =>

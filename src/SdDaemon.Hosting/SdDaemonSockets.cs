@@ -7,10 +7,10 @@ namespace SdDaemon.Hosting;
 /// took (and owns: they outlive this view until the host is disposed).</summary>
 internal sealed class SdDaemonSockets : ISdDaemonSockets
 {
-    private readonly SdDaemonNotifier _notifier;
+    private readonly ISdDaemonNotifier _notifier;
     private readonly object _gate = new();
 
-    public SdDaemonSockets(SdDaemonNotifier notifier, PassedDescriptors passed)
+    public SdDaemonSockets(ISdDaemonNotifier notifier, PassedDescriptors passed)
     {
         _notifier = notifier;
         Passed = passed.Result;
@@ -41,13 +41,50 @@ internal sealed class SdDaemonSockets : ISdDaemonSockets
     {
         ArgumentNullException.ThrowIfNull(bind);
         NotifyState fdName = NotifyState.FdName(name); // validates before anything else
-        Socket socket = TakeSocket(name) ?? bind();
+        lock (_gate)
+        {
+            foreach (ListenFd fd in Passed.WithName(name))
+            {
+                if (!fd.IsTaken)
+                {
+                    // Spec FS-2: passed, so the manager holds it already (a socket unit or the fd store);
+                    // storing it again would only make PID 1 log that the store is full and close the copy.
+                    Socket passed = fd.ToSocket();
+                    CloseDuplicatesOf(fd);
+                    return passed;
+                }
+            }
+        }
 
-        // Store it (again, when it was passed back): the manager keeps a duplicate and ignores one
-        // it already holds (it compares open files), and systemd 252 was seen to drop a stored
-        // listener once it had passed it to the next instance, so every instance stores it.
-        // Without FileDescriptorStoreMax= the manager ignores the message, which costs nothing.
-        _notifier.Notify(new Notification(NotifyState.FdStore, fdName) { Files = [socket.SafeHandle] });
+        Socket socket = bind();
+        // Spec FS-1: systemd 254+ says the store's size in $FDSTORE when there is one. Unset cannot be
+        // told from a manager before 254, which never says: a listener we bound is offered then (once per
+        // start; a manager without a store refuses it with a log line). $FDSTORE=0 (Environment=FDSTORE=0
+        // where the manager does not set it) or not a number: nothing is sent.
+        if (StoreSize is null or > 0)
+        {
+            _notifier.Notify(new Notification(NotifyState.FdStore, fdName) { Files = [socket.SafeHandle] });
+        }
+
         return socket;
+    }
+
+    /// <summary>$FDSTORE as a number (see <see cref="EnvironmentVariables.FdStore"/>): null when unset, 0 when not a number.</summary>
+    internal static int? StoreSize =>
+        System.Environment.GetEnvironmentVariable(EnvironmentVariables.FdStore) is not { } text ? null
+        : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int size) ? size : 0;
+
+    /// <summary>Spec FS-3: other passed numbers for the same socket (a socket unit's listener that an older
+    /// instance also stored) would stay open, unused, for the life of the process: close them.</summary>
+    [SupportedOSPlatform("linux")]
+    private void CloseDuplicatesOf(ListenFd taken)
+    {
+        foreach (ListenFd other in Passed)
+        {
+            if (other.Fd != taken.Fd && !other.IsTaken && other.IsSameFile(taken))
+            {
+                other.Dispose();
+            }
+        }
     }
 }

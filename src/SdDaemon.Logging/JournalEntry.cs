@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using SdDaemon.Logging.Internal;
+using SdDaemon.Text;
 
 namespace SdDaemon.Logging;
 

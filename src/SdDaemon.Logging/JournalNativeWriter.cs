@@ -126,7 +126,7 @@ public sealed class JournalNativeWriter : IDisposable
         }
 
         // journald not there a moment ago: say so again without a system call.
-        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _absentUntil))
+        if (KnownAbsent)
         {
             return JournalSendResult.Absent(_absentErrno);
         }
@@ -150,6 +150,10 @@ public sealed class JournalNativeWriter : IDisposable
 
         return JournalSendResult.Absent(errno);
     }
+
+    /// <summary>True while journald was found absent less than a second ago: a send would return
+    /// NotListening without a system call, so a logger need not build the entry at all.</summary>
+    internal bool KnownAbsent => !OperatingSystem.IsLinux() || Stopwatch.GetTimestamp() < Volatile.Read(ref _absentUntil);
 
     /// <summary>One entry on the connected socket: a datagram, or a sealed memfd when it is too large for one (spec J-4).</summary>
     private int SendEntry(int fd, ReadOnlySpan<byte> encodedEntry)

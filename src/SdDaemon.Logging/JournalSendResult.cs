@@ -39,6 +39,17 @@ public readonly record struct JournalSendResult
     /// <summary>True when the entry was queued to journald.</summary>
     public bool IsSent => Outcome == JournalSendOutcome.Sent;
 
+    /// <summary>True when sending failed.</summary>
+    public bool IsFailed => Outcome == JournalSendOutcome.Failed;
+
+    /// <summary>The errno and its text (<c>errno 90: Message too long</c>); null unless failed.</summary>
+    public string? ErrorMessage => IsFailed ? SdDaemon.Interop.Errno.Describe(Errno) : null;
+
+    /// <summary>Throws <see cref="SdDaemonException"/> if sending failed; returns this result otherwise.</summary>
+    /// <exception cref="SdDaemonException">The result is <see cref="JournalSendOutcome.Failed"/>.</exception>
+    public JournalSendResult ThrowIfFailed() =>
+        IsFailed ? throw new SdDaemonException($"sd_journal_send failed: {ErrorMessage}", Errno) : this;
+
     internal static JournalSendResult Failure(int errno) => new(JournalSendOutcome.Failed, errno);
 
     internal static JournalSendResult Absent(int errno) => new(JournalSendOutcome.NotListening, errno);

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using SdDaemon.Logging.Internal;
+using SdDaemon.Text;
 
 namespace SdDaemon.Logging;
 
@@ -35,7 +36,7 @@ namespace SdDaemon.Logging;
 public sealed class StderrLogger
 {
     /// <summary>journald's default <c>LineMax=</c> (48 KiB, journald.conf(5)).</summary>
-    public const int DefaultLineMax = 48 * 1024;
+    public const int DefaultLineMax = LineEncoder.DefaultLineMax;
 
     private readonly RecordSink _sink;
 

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using SdDaemon.Interop;
@@ -27,7 +26,7 @@ public static class ActivationLauncher
     /// </summary>
     /// <exception cref="ArgumentException">A name is not a valid FDNAME, or more than 253 files.</exception>
     /// <exception cref="IOException">The program could not be started.</exception>
-    public static unsafe ActivatedProcess Start(string program, IEnumerable<string> arguments, IReadOnlyList<PassedFile> files, IDictionary<string, string?>? environment = null)
+    public static ActivatedProcess Start(string program, IEnumerable<string> arguments, IReadOnlyList<PassedFile> files, IDictionary<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(arguments);
@@ -42,12 +41,7 @@ public static class ActivationLauncher
             NotifyState.FdName(file.Name); // the manager's rules for names
         }
 
-        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
-        {
-            variables[(string)entry.Key] = (string)entry.Value!;
-        }
-
+        Dictionary<string, string> variables = ProcessSpawn.CurrentEnvironment();
         foreach ((string key, string? value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)
@@ -67,45 +61,34 @@ public static class ActivationLauncher
 
         // The pid is known only once the process exists: a shell sets LISTEN_PID=$$ and execs the
         // program, keeping its pid (and fds 3..).
-        string[] argv = ["/bin/sh", "-c", "LISTEN_PID=$$; export LISTEN_PID; exec \"$0\" \"$@\"", program, .. arguments];
-        string[] envp = variables.Select(pair => pair.Key + "=" + pair.Value).ToArray();
+        byte[][] argv = [.. new[] { "/bin/sh", "-c", "LISTEN_PID=$$; export LISTEN_PID; exec \"$0\" \"$@\"", program }.Concat(arguments).Select(Libc.Utf8Z)];
 
         var scratch = new int[files.Count];
         Array.Fill(scratch, -1);
         var references = new bool[files.Count];
-        byte* actions = stackalloc byte[Libc.SpawnStructBytes];
-        bool actionsReady = false;
         try
         {
             for (int i = 0; i < files.Count; i++)
             {
                 files[i].Handle.DangerousAddRef(ref references[i]);
                 // A sources might sit where another must go (fd 3..): move every one far away first.
-                scratch[i] = Libc.Fcntl((int)files[i].Handle.DangerousGetHandle(), F_DUPFD_CLOEXEC, ScratchFdBase);
+                scratch[i] = Libc.Fcntl((int)files[i].Handle.DangerousGetHandle(), Libc.F_DUPFD_CLOEXEC, ScratchFdBase);
                 if (scratch[i] < 0)
                 {
                     throw new IOException($"fcntl(F_DUPFD_CLOEXEC) of '{files[i].Name}' failed: errno {Libc.LastErrno}");
                 }
             }
 
-            Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init");
-            actionsReady = true;
+            using var spawn = new ProcessSpawn();
             for (int i = 0; i < files.Count; i++)
             {
-                // dup2 onto 3+i in the child; the copy there is not close-on-exec.
-                Check(Libc.SpawnFileActionsAddDup2(actions, scratch[i], 3 + i), "posix_spawn_file_actions_adddup2");
+                spawn.Dup2(scratch[i], 3 + i);
             }
 
-            int pid = Spawn(argv, envp, actions);
-            return new ActivatedProcess(pid);
+            return new ActivatedProcess(spawn.Start("/bin/sh", argv, variables, program));
         }
         finally
         {
-            if (actionsReady)
-            {
-                _ = Libc.SpawnFileActionsDestroy(actions);
-            }
-
             foreach (int fd in scratch)
             {
                 Libc.CloseQuietly(fd);
@@ -118,66 +101,6 @@ public static class ActivationLauncher
                     files[i].Handle.DangerousRelease();
                 }
             }
-        }
-    }
-
-    private const int F_DUPFD_CLOEXEC = 1030;
-
-    private static unsafe int Spawn(string[] argv, string[] envp, byte* actions)
-    {
-        byte[][] argvBytes = argv.Select(Libc.Utf8Z).ToArray();
-        byte[][] envBytes = envp.Select(Libc.Utf8Z).ToArray();
-        var pins = new List<GCHandle>();
-        try
-        {
-            byte** argvPointers = stackalloc byte*[argvBytes.Length + 1];
-            byte** envPointers = (byte**)NativeMemory.Alloc((nuint)(envBytes.Length + 1), (nuint)sizeof(byte*));
-            try
-            {
-                for (int i = 0; i < argvBytes.Length; i++)
-                {
-                    GCHandle pin = GCHandle.Alloc(argvBytes[i], GCHandleType.Pinned);
-                    pins.Add(pin);
-                    argvPointers[i] = (byte*)pin.AddrOfPinnedObject();
-                }
-
-                argvPointers[argvBytes.Length] = null;
-                for (int i = 0; i < envBytes.Length; i++)
-                {
-                    GCHandle pin = GCHandle.Alloc(envBytes[i], GCHandleType.Pinned);
-                    pins.Add(pin);
-                    envPointers[i] = (byte*)pin.AddrOfPinnedObject();
-                }
-
-                envPointers[envBytes.Length] = null;
-                int pid;
-                int error = Libc.PosixSpawn(&pid, argvPointers[0], actions, null, argvPointers, envPointers);
-                if (error != 0)
-                {
-                    throw new IOException($"posix_spawn({argv[3]}) failed: errno {error} ({Marshal.GetPInvokeErrorMessage(error)})");
-                }
-
-                return pid;
-            }
-            finally
-            {
-                NativeMemory.Free(envPointers);
-            }
-        }
-        finally
-        {
-            foreach (GCHandle pin in pins)
-            {
-                pin.Free();
-            }
-        }
-    }
-
-    private static void Check(int error, string what)
-    {
-        if (error != 0)
-        {
-            throw new IOException($"{what} failed: errno {error}");
         }
     }
 }
@@ -233,19 +156,13 @@ public sealed class ActivatedProcess : IDisposable
         }
     }
 
-    private unsafe int? Reap(bool block)
+    private int? Reap(bool block)
     {
         lock (_gate)
         {
-            if (_status is null)
+            if (_status is null && ChildProcess.Wait(Pid, block, out WaitStatus status) == Pid)
             {
-                int status;
-                int result = Libc.WaitPid(Pid, &status, block ? 0 : 1 /* WNOHANG */);
-                if (result == Pid)
-                {
-                    int signal = status & 0x7f;
-                    _status = signal == 0 ? (status >> 8) & 0xff : 128 + signal;
-                }
+                _status = status.ShellExitCode;
             }
 
             return _status;

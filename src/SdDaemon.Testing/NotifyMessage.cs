@@ -7,7 +7,8 @@ namespace SdDaemon.Testing;
 /// One datagram received by a <see cref="NotifyReceiver"/>, read the way systemd's manager reads
 /// it (spec N-6..N-8, as newer managers do): lines split on <c>\n</c> and <c>\r</c>, a backslash
 /// escapes the next character (which is then taken literally, the backslash dropped), empty lines
-/// skipped, the first occurrence of a key wins, BARRIER=1 only alone. (systemd 252 keeps the
+/// skipped, the first occurrence of a key wins, BARRIER=1 only alone; a datagram without a valid
+/// sender pid, over 4096 bytes or with a NUL inside is dropped, as systemd 262 drops it (spec N-18). (systemd 252 keeps the
 /// backslashes in the text instead.) A datagram the manager would drop has a
 /// <see cref="DropReason"/> and no <see cref="Lines"/>. Dispose it to close received descriptors.
 /// </summary>
@@ -31,6 +32,13 @@ public sealed class NotifyMessage : IDisposable
 
     /// <summary>The sender's pid from SCM_CREDENTIALS (what the kernel vouched for, or what a privileged sender claimed).</summary>
     public int Pid { get; }
+
+    /// <summary>
+    /// The sender's pidfd (SCM_PIDFD) when the receiver has SO_PASSPIDFD (<see cref="NotifyReceiver.PassesPidFd"/>):
+    /// the process that sent the message, which no reuse of its pid can change (systemd 257+ looks the unit up
+    /// by it). Null when none came. Owned by the message: closed by <see cref="Dispose"/>.
+    /// </summary>
+    public SafeFileHandle? SenderPidFd { get; internal init; }
 
     /// <summary>The sender's uid from SCM_CREDENTIALS.</summary>
     public uint Uid { get; }
@@ -84,9 +92,10 @@ public sealed class NotifyMessage : IDisposable
     /// <summary>True when a line is exactly <paramref name="assignment"/> (the manager tests <c>READY=1</c> this way).</summary>
     public bool Contains(string assignment) => Lines.Contains(assignment, StringComparer.Ordinal);
 
-    /// <summary>Closes the received descriptors that were not taken.</summary>
+    /// <summary>Closes the received descriptors that were not taken, and <see cref="SenderPidFd"/>.</summary>
     public void Dispose()
     {
+        SenderPidFd?.Dispose();
         foreach (SafeFileHandle file in TakeFiles())
         {
             file.Dispose();

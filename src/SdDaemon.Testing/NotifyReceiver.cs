@@ -7,17 +7,15 @@ namespace SdDaemon.Testing;
 
 /// <summary>
 /// The service manager's end of the notify protocol, for tests and local runs: binds an AF_UNIX
-/// datagram socket with SO_PASSCRED, gives the <see cref="NotifySocket"/> value to put in a
-/// child's environment, and receives each datagram with the sender's credentials and descriptors,
-/// read as the manager reads it (<see cref="NotifyMessage"/>). Like the manager, it closes the
+/// datagram socket with SO_PASSCRED and, where the kernel has it (Linux 6.5+), SO_PASSPIDFD, as
+/// systemd 257+ does; gives the <see cref="NotifySocket"/> value to put in a child's environment, and
+/// receives each datagram with the sender's credentials, pidfd and descriptors, read as systemd 262
+/// reads it and dropped where it drops it (<see cref="NotifyMessage"/>, spec N-18). Like the manager, it closes the
 /// descriptor of a <c>BARRIER=1</c> message as soon as it receives it (<see cref="AcknowledgeBarriers"/>).
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class NotifyReceiver : IDisposable
 {
-    /// <summary>The manager reads at most this many bytes of a datagram (NOTIFY_BUFFER_MAX, PIPE_BUF).</summary>
-    public const int MaxMessageBytes = 4096;
-
     private readonly FileDescriptorHandle _socket;
     private readonly string? _pathToDelete;
     private readonly List<NotifyMessage> _history = [];
@@ -28,6 +26,10 @@ public sealed class NotifyReceiver : IDisposable
         NotifySocket = notifySocket;
         _pathToDelete = pathToDelete;
     }
+
+    /// <summary>True when the kernel accepted SO_PASSPIDFD (Linux 6.5+): every message then carries the
+    /// sender's pidfd in <see cref="NotifyMessage.SenderPidFd"/>.</summary>
+    public bool PassesPidFd { get; private init; }
 
     /// <summary>The value for a child's NOTIFY_SOCKET: the socket's path, or <c>@name</c> for an abstract one.</summary>
     public string NotifySocket { get; }
@@ -79,6 +81,8 @@ public sealed class NotifyReceiver : IDisposable
             throw new IOException($"setsockopt(SO_PASSCRED) failed: errno {errno}");
         }
 
+        // As the manager: a pidfd of the sender with each message where the kernel can (6.5+), else none.
+        bool passesPidFd = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSPIDFD, &one, sizeof(int)) == 0;
         _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &bufferSize, sizeof(int));
         byte[] address = UnixSocketAddress.Encode(path);
         fixed (byte* a = address)
@@ -87,11 +91,11 @@ public sealed class NotifyReceiver : IDisposable
             {
                 int errno = Libc.LastErrno;
                 handle.Dispose();
-                throw new IOException($"bind('{path}') failed: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)})");
+                throw new IOException(Errno.Describe($"bind('{path}') failed", errno));
             }
         }
 
-        return new NotifyReceiver(handle, path, path.StartsWith('@') ? null : directory ?? path);
+        return new NotifyReceiver(handle, path, path.StartsWith('@') ? null : directory ?? path) { PassesPidFd = passesPidFd };
     }
 
     /// <summary>Binds a receiver in the abstract namespace under a fresh unique name.</summary>
@@ -210,6 +214,7 @@ public sealed class NotifyReceiver : IDisposable
             files.Clear();
         }
 
-        return new NotifyMessage(data, datagram.Pid, datagram.Uid, datagram.Gid, files, dropReason, lines);
+        SafeFileHandle? pidFd = datagram.PidFd >= 0 ? new SafeFileHandle(datagram.PidFd, ownsHandle: true) : null;
+        return new NotifyMessage(data, datagram.Pid, datagram.Uid, datagram.Gid, files, dropReason, lines) { SenderPidFd = pidFd };
     }
 }

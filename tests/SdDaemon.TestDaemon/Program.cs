@@ -3,6 +3,11 @@
 //   ready | stopping | status=TEXT | extend=USEC | sleep=MS | notify=RAW (\n as the two chars \n)
 //   fdstore=NAME:PATH (open PATH, store it with FDNAME=NAME) | fdremove=NAME
 //   barrier=MS | mainpid-child (spawn `sleep 600`, MAINPID= it with its credentials)
+//   mainpid-handover (spawn `sleep 600`, Notification.SendMainPid(child)) | mainpidfdid=right|wrong (spawn
+//     `sleep 600`, MAINPID= it with MAINPIDFDID= its pidfd's inode id, or 1, which no pidfd has)
+//   raw-both=PATH:oversize|nul|ok (the same raw datagram to NOTIFY_SOCKET and to PATH: STATUS= of 4097 bytes
+//     in all, STATUS=nul\0inside, or STATUS=after)
+//   pidfdid=FILE (append LISTEN_PIDFDID as given and this process's pidfd inode id, read with stat(1), to FILE)
 //   env=FILE (write LISTEN_* and NOTIFY_SOCKET to FILE) | wait (until SIGTERM, then STOPPING=1)
 //   fdstore-new=NAME:PATH (fdstore only when no fd was passed back) | await=PATH (until it exists)
 //   status-burst=N (STATUS=burst 1 .. STATUS=burst N as fast as possible)
@@ -24,17 +29,27 @@
 //   greet=NAME (the fd named NAME is a connection, Accept=yes: write "hello from NAME <pid>\n" to ToStream())
 //   serve-loop=NAME (as serve, for every connection, on a background thread)
 //   watchdog (start the keep-alive if WATCHDOG_USEC says so) | watchdog-unhealthy-after=MS
-//   watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
+//   watchdog-change=MS (WatchdogKeepAlive.ChangeTimeout: WATCHDOG_USEC= and the new interval) | watchdog-trigger | starve (block every thread-pool thread for good) | crash-thread
 //   journal=MODE:TAG (MODE auto|stderr|native: log every level, notice/alert/emerg, a multi-line
 //     message, an exception with an inner one and a structured message through AddJournal, with
 //     SyslogIdentifier TAG) | journal-big=TAG:BYTES (one native entry of BYTES bytes, through a memfd
 //     above 1 MiB) | journal-check (print whether stderr is the journal, and JOURNAL_STREAM)
 //   host-child=FILE (start a generic host with AddSdDaemon that never resolves ISdDaemonSockets, then write
 //     the fds from 3 on a child process holds and the LISTEN_* it sees to FILE, and stop the host)
+//   host-listener=NAME:PORT:FILE[:ONCE] (a generic host with AddSdDaemon; ISdDaemonSockets.GetOrBind(NAME, bind
+//     127.0.0.1:PORT); append $FDSTORE, the passed names, and how many of this process's fds are that socket
+//     to FILE. With ONCE, a file that does not exist yet: also store the socket again, as versions before
+//     FS-2 did, and create ONCE)
 //   host-health=N:RUN_MS (a generic host with AddSdDaemon and a health check that is Unhealthy the first N
 //     times it runs, healthy after; runs RUN_MS with the console logger, then stops; prints the checks run)
 //   keepalive-without-fds (lower RLIMIT_NOFILE, use up every descriptor, then Watchdog.StartKeepAlive:
 //     print what it threw)
+//   host=OPTIONS (a generic host from Host.CreateApplicationBuilder, console logger included, with
+//     AddSdDaemon; OPTIONS comma-separated: ms-before / ms-after (Microsoft.Extensions.Hosting.Systemd's
+//     AddSystemd() before / after AddSdDaemon()), start-ms=N (a hosted service takes N ms to start),
+//     stop (stop at once after the start instead of on SIGTERM). Once started it logs a two-line
+//     warning from category TestDaemon.Host; each reload prints "reload handler"; a failed start
+//     prints "failed: MESSAGE" and exits 3)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -60,6 +75,7 @@ using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.
 });
 
 var keep = new List<IDisposable>();
+WatchdogKeepAlive? keepAlive = null;
 ListenFdsResult? activated = null;
 foreach (string step in args)
 {
@@ -73,7 +89,7 @@ foreach (string step in args)
         "status" => Notification.Status(arg).Send().ToString(),
         "extend" => new Notification(NotifyState.ExtendTimeout(TimeSpan.FromTicks(long.Parse(arg, CultureInfo.InvariantCulture) * 10))).Send().ToString(),
         "sleep" => Sleep(int.Parse(arg, CultureInfo.InvariantCulture)),
-        "notify" => Notification.FromText(arg.Replace("\\n", "\n", StringComparison.Ordinal)).Send().ToString(),
+        "notify" => new Notification([.. arg.Split("\\n").Select(line => NotifyState.Assignment(line[..line.IndexOf('=')], line[(line.IndexOf('=') + 1)..]))]).Send().ToString(),
         "fdstore" => FdStore(arg),
         "fdstore-new" => Environment.GetEnvironmentVariable("LISTEN_FDS") is null ? FdStore(arg) : "passed back, not stored again",
         "await" => Await(arg),
@@ -91,6 +107,10 @@ foreach (string step in args)
         "fdremove" => new Notification(NotifyState.FdStoreRemove, NotifyState.FdName(arg)).Send().ToString(),
         "barrier" => Notification.Barrier(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))).ToString(),
         "mainpid-child" => MainPidChild(),
+        "mainpid-handover" => MainPidHandover(),
+        "mainpidfdid" => MainPidFdId(arg == "right"),
+        "pidfdid" => WritePidFdId(arg),
+        "raw-both" => RawToBoth(arg),
         "env" => WriteEnvironment(arg),
         "wait" => Wait(),
         "exit" => Exit(int.Parse(arg, CultureInfo.InvariantCulture)),
@@ -102,7 +122,8 @@ foreach (string step in args)
         "greet" => Greet(arg),
         "watchdog" => StartWatchdog(null),
         "watchdog-unhealthy-after" => StartWatchdog(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))),
-        "watchdog-trigger" => Watchdog.Trigger().ToString(),
+        "watchdog-change" => ChangeWatchdog(TimeSpan.FromMilliseconds(int.Parse(arg, CultureInfo.InvariantCulture))),
+        "watchdog-trigger" => Notification.WatchdogTrigger.Send().ToString(),
         "starve" => Starve(),
         "crash-thread" => CrashThread(),
         "journal" => Journal(arg),
@@ -110,6 +131,8 @@ foreach (string step in args)
         "host-child" => HostChild(arg),
         "keepalive-without-fds" => KeepAliveWithoutFds(),
         "host-health" => HostHealth(arg),
+        "host-listener" => HostListener(arg),
+        "host" => RunHost(arg),
         "journal-check" => $"{JournalStreamCheck.IsStandardErrorJournal} JOURNAL_STREAM={Environment.GetEnvironmentVariable("JOURNAL_STREAM")}",
         _ => throw new ArgumentException($"unknown step '{step}'"),
     };
@@ -242,9 +265,17 @@ string StartWatchdog(TimeSpan? healthyFor)
     if (keeper is not null)
     {
         keep.Add(keeper);
+        keepAlive = keeper;
     }
 
     return $"{status} interval={keeper?.Interval}";
+}
+
+string ChangeWatchdog(TimeSpan timeout)
+{
+    WatchdogKeepAlive keeper = keepAlive ?? throw new InvalidOperationException("no keep-alive: run the watchdog step first");
+    NotifyResult sent = keeper.ChangeTimeout(timeout);
+    return $"{sent} timeout={keeper.Timeout} interval={keeper.Interval}";
 }
 
 string Starve()
@@ -358,6 +389,60 @@ string MainPidChild()
     return $"{child.Id} " + new Notification(NotifyState.MainPid(child.Id)) { Pid = child.Id }.Send();
 }
 
+string MainPidHandover()
+{
+    var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
+    return $"{child.Id} " + Notification.SendMainPid(child);
+}
+
+string MainPidFdId(bool right)
+{
+    var child = Process.Start(new ProcessStartInfo("/bin/sleep", "600") { UseShellExecute = false })!;
+    ulong id = right ? PidFdInodeId(child.Id) : 1;
+    return $"{child.Id} {id} " + new Notification(NotifyState.MainPid(child.Id), NotifyState.MainPidFdId(id)).Send();
+}
+
+string RawToBoth(string arg)
+{
+    int colon = arg.LastIndexOf(':');
+    byte[] datagram = arg[(colon + 1)..] switch
+    {
+        "oversize" => Encoding.ASCII.GetBytes("STATUS=" + new string('x', 4090)),
+        "nul" => "STATUS=nul\0inside"u8.ToArray(),
+        _ => "STATUS=after"u8.ToArray(),
+    };
+    using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+    socket.SendTo(datagram, new UnixDomainSocketEndPoint(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")!));
+    socket.SendTo(datagram, new UnixDomainSocketEndPoint(arg[..colon]));
+    return $"{datagram.Length} bytes";
+}
+
+string WritePidFdId(string path)
+{
+    File.AppendAllLines(path, [$"LISTEN_PIDFDID={Environment.GetEnvironmentVariable("LISTEN_PIDFDID")}", $"OWN_PIDFDID={PidFdInodeId(Environment.ProcessId)}"]);
+    return "written";
+}
+
+// A pidfd's inode id as stat(1) sees it through /proc (independent of the library's own reading).
+static ulong PidFdInodeId(int pid)
+{
+    int fd = TestDaemonLibc.PidFdOpen(pid, 0);
+    if (fd < 0)
+    {
+        throw new InvalidOperationException($"pidfd_open({pid}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    try
+    {
+        string inode = RunShell($"stat -L -c %i /proc/{Environment.ProcessId}/fd/{fd}");
+        return ulong.Parse(inode, CultureInfo.InvariantCulture);
+    }
+    finally
+    {
+        _ = TestDaemonLibc.Close(fd);
+    }
+}
+
 string WriteEnvironment(string path)
 {
     var lines = new List<string>();
@@ -457,6 +542,46 @@ string HostChild(string path)
     return "written";
 }
 
+string HostListener(string arg)
+{
+    string[] parts = arg.Split(':');
+    string fdStore = Environment.GetEnvironmentVariable("FDSTORE") ?? "(unset)";
+    // AddSdDaemon hides NOTIFY_SOCKET from children; the steps after this one still send.
+    string? notifySocket = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
+    builder.Logging.ClearProviders();
+    builder.Services.AddSdDaemon();
+    IHost host = builder.Build();
+    keep.Add(host);
+    var sockets = host.Services.GetRequiredService<SdDaemon.Hosting.ISdDaemonSockets>();
+    Socket listener = sockets.GetOrBind(parts[0], () =>
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, int.Parse(parts[1], CultureInfo.InvariantCulture)));
+        socket.Listen(16);
+        return socket;
+    });
+    keep.Add(listener);
+    Environment.SetEnvironmentVariable("NOTIFY_SOCKET", notifySocket);
+    if (parts.Length > 3 && !File.Exists(parts[3]))
+    {
+        Console.WriteLine("stored again: " + new Notification(NotifyState.FdStore, NotifyState.FdName(parts[0])) { Files = [listener.SafeHandle] }.Send());
+        File.WriteAllText(parts[3], "");
+    }
+
+    string target = new FileInfo($"/proc/self/fd/{listener.Handle}").LinkTarget!;
+    int same = Directory.GetFiles("/proc/self/fd").Count(fd => new FileInfo(fd).LinkTarget == target);
+    File.AppendAllLines(parts[2],
+    [
+        $"FDSTORE={fdStore}",
+        "passed=" + string.Join(',', sockets.Passed.Select(fd => fd.Name)),
+        $"same-socket-fds={same}",
+        "---",
+    ]);
+    return "listening";
+}
+
 string HostHealth(string arg)
 {
     int colon = arg.IndexOf(':', StringComparison.Ordinal);
@@ -478,6 +603,50 @@ string HostHealth(string arg)
     }
 
     return $"stopped after {Volatile.Read(ref checks)} checks";
+}
+
+string RunHost(string arg)
+{
+    string[] options = arg.Split(',', StringSplitOptions.RemoveEmptyEntries);
+    int startMilliseconds = options.Where(o => o.StartsWith("start-ms=", StringComparison.Ordinal))
+        .Select(o => int.Parse(o["start-ms=".Length..], CultureInfo.InvariantCulture)).FirstOrDefault();
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder([]);
+    if (options.Contains("ms-before"))
+    {
+        builder.Services.AddSystemd();
+    }
+
+    builder.Services.AddSdDaemon(o =>
+    {
+        o.TimeoutExtensionInterval = TimeSpan.FromSeconds(1);
+        o.WatchMemoryPressure = false;
+    });
+    if (options.Contains("ms-after"))
+    {
+        builder.Services.AddSystemd();
+    }
+
+    builder.Services.AddSingleton<SdDaemon.Hosting.IReloadHandler, PrintingReloadHandler>();
+    builder.Services.AddHostedService(sp => new SlowStartService(startMilliseconds, sp.GetRequiredService<ILoggerFactory>().CreateLogger("TestDaemon.Host")));
+    using IHost host = builder.Build();
+    try
+    {
+        host.StartAsync().GetAwaiter().GetResult();
+    }
+    catch (InvalidOperationException e)
+    {
+        Console.WriteLine($"failed: {e.Message}");
+        Console.Out.Flush();
+        Environment.Exit(3);
+    }
+
+    if (!options.Contains("stop"))
+    {
+        host.WaitForShutdown();
+    }
+
+    host.StopAsync().GetAwaiter().GetResult();
+    return "stopped";
 }
 
 static string RunShell(string script)
@@ -539,6 +708,29 @@ string Exit(int code)
     return "";
 }
 
+/// <summary>Step host: prints each reload on stdout.</summary>
+internal sealed class PrintingReloadHandler : SdDaemon.Hosting.IReloadHandler
+{
+    public Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        Console.WriteLine("reload handler");
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Step host: a start that takes a while, then a two-line warning once the host runs.</summary>
+internal sealed class SlowStartService(int startMilliseconds, ILogger logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Thread.Sleep(startMilliseconds);
+        logger.LogWarning("first line\nsecond line");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
 /// <summary>The libc calls the scripted steps need beyond the library's public API.</summary>
 internal static unsafe partial class TestDaemonLibc
 {
@@ -553,4 +745,10 @@ internal static unsafe partial class TestDaemonLibc
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, long a, long b);
+
+    /// <summary>pidfd_open(2) (434 on every architecture).</summary>
+    public static int PidFdOpen(int pid, int flags) => (int)Syscall(434, pid, flags);
 }

@@ -42,7 +42,7 @@ internal sealed partial class MemoryPressureService : IHostedService, IDisposabl
                 LogNotAvailable(_logger, result.Message);
                 break;
             default:
-                LogFailed(_logger, result.Message, result.Errno);
+                LogFailed(_logger, result.Message);
                 break;
         }
 
@@ -92,8 +92,8 @@ internal sealed partial class MemoryPressureService : IHostedService, IDisposabl
     [LoggerMessage(Level = LogLevel.Information, Message = "Memory pressure watch not available: {Message}")]
     private static partial void LogNotAvailable(ILogger logger, string message);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Memory pressure watch failed: {Message} (errno {Errno})")]
-    private static partial void LogFailed(ILogger logger, string message, int errno);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Memory pressure watch failed: {Message}")]
+    private static partial void LogFailed(ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Memory pressure handler {Handler} failed")]
     private static partial void LogHandlerFailed(ILogger logger, string handler, Exception exception);

@@ -1,19 +1,21 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using SdDaemon.Text;
 
 namespace SdDaemon.Logging.Internal;
 
 /// <summary>The <see cref="ILogger"/> of <see cref="JournalLoggerProvider"/> for one category.</summary>
 internal sealed class JournalLogger(JournalLoggerProvider provider, string category) : ILogger
 {
-    private static readonly HashSet<string> s_reserved = new(StringComparer.Ordinal)
-    {
-        "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER_CATEGORY", "EVENT_ID", "EVENT_NAME",
-        "MESSAGE_TEMPLATE", "EXCEPTION_TYPE", "EXCEPTION_MESSAGE", "EXCEPTION_STACKTRACE", "SCOPE",
-    };
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> s_argumentNames = new(StringComparer.Ordinal);
+    // The logger's own fields; a template argument or scope key mapped onto one of them gets ARG_ in front.
+    private static readonly (byte[] Name, byte[] Renamed)[] s_reserved = Array.ConvertAll(
+        new[]
+        {
+            "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER_CATEGORY", "EVENT_ID", "EVENT_NAME",
+            "MESSAGE_TEMPLATE", "EXCEPTION_TYPE", "EXCEPTION_MESSAGE", "EXCEPTION_STACKTRACE", "SCOPE",
+        },
+        static (string name) => (Encoding.ASCII.GetBytes(name), Encoding.ASCII.GetBytes("ARG_" + name)));
 
     private readonly byte[] _category = Encoding.UTF8.GetBytes(category);
 
@@ -36,7 +38,8 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
             : SyslogLoggerExtensions.ToSyslogPriority(logLevel);
         string message = formatter(state, exception) ?? "";
 
-        if (settings.Output == JournalOutput.Native && WriteNative(settings, priority, eventId, state, exception, message))
+        // With journald known to be absent the record is built once, as stderr text, not first as an entry.
+        if (settings.Output == JournalOutput.Native && !provider.Native.KnownAbsent && WriteNative(settings, priority, eventId, state, exception, message))
         {
             return;
         }
@@ -234,25 +237,18 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
         entry.AddObject(ArgumentName(pair.Key), pair.Value);
     }
 
-    /// <summary>The field name of a template argument or scope key: mapped to the journal's rules,
-    /// with <c>ARG_</c> in front when it would land on one of the logger's own fields.</summary>
+    /// <summary>The field name of a template argument or scope key: JournalField's mapping (and its cache),
+    /// with <c>ARG_</c> in front when it would land on one of the logger's own fields (none is over 60
+    /// characters, so the prefixed name stays within the limit).</summary>
     private static byte[] ArgumentName(string key)
     {
-        if (s_argumentNames.TryGetValue(key, out byte[]? name))
+        byte[] name = JournalField.MapNameUtf8(key);
+        foreach ((byte[] reserved, byte[] renamed) in s_reserved)
         {
-            return name;
-        }
-
-        string mapped = JournalField.MapName(key);
-        if (s_reserved.Contains(mapped))
-        {
-            mapped = "ARG_" + mapped;
-        }
-
-        name = Encoding.ASCII.GetBytes(mapped.Length > JournalField.MaxNameLength ? mapped[..JournalField.MaxNameLength] : mapped);
-        if (s_argumentNames.Count < 4096)
-        {
-            s_argumentNames.TryAdd(key, name);
+            if (name.AsSpan().SequenceEqual(reserved))
+            {
+                return renamed;
+            }
         }
 
         return name;

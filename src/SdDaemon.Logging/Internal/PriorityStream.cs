@@ -1,3 +1,5 @@
+using SdDaemon.Text;
+
 namespace SdDaemon.Logging.Internal;
 
 /// <summary>The write-only Stream of <see cref="StderrLogger.OpenStream"/>: complete lines become records,
@@ -73,14 +75,7 @@ internal sealed class PriorityStream(StderrLogger logger, SyslogPriority priorit
                 continue; // a continuation byte: look further back for the lead
             }
 
-            int length = b switch
-            {
-                >= 0xc2 and <= 0xdf => 2,
-                >= 0xe0 and <= 0xef => 3,
-                >= 0xf0 and <= 0xf4 => 4,
-                _ => 1,
-            };
-            return length > back ? back : 0;
+            return LineEncoder.LeadLength(b) > back ? back : 0;
         }
 
         return 0;

@@ -1,133 +1,68 @@
+using System.Buffers;
 using System.Text;
 
 namespace SdDaemon.Logging.Internal;
 
-/// <summary>The TextWriter of <see cref="StderrLogger.Writer"/>: complete lines become records, and so
-/// does a partial line once it fills a record (as journald does at LineMax), so that text without a
-/// line end is never buffered without limit.</summary>
+/// <summary>The TextWriter of <see cref="StderrLogger.Writer"/>: text encoded to UTF-8 and handed to a
+/// <see cref="PriorityStream"/>, the one place that cuts bytes into records (complete lines, and a
+/// partial line once it fills a record).</summary>
 internal sealed class PriorityTextWriter(StderrLogger logger, SyslogPriority priority) : TextWriter(System.Globalization.CultureInfo.InvariantCulture)
 {
-    private readonly StringBuilder _pending = new();
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
-    public override Encoding Encoding => new UTF8Encoding(false);
+    private readonly PriorityStream _records = new(logger, priority);
 
-    public override void Write(char value)
-    {
-        lock (_pending)
-        {
-            _pending.Append(value);
-            if (value is '\n' or '\r')
-            {
-                EmitCompleteLines();
-            }
+    // Stateful, so that a surrogate pair split across two writes is encoded as one character.
+    private readonly Encoder _encoder = s_utf8.GetEncoder();
 
-            EmitOverlong();
-        }
-    }
+    public override Encoding Encoding => s_utf8;
+
+    public override void Write(char value) => Write(new ReadOnlySpan<char>(in value));
 
     public override void Write(char[] buffer, int index, int count) => Write(buffer.AsSpan(index, count));
 
     public override void Write(string? value) => Write(value.AsSpan());
 
-    public override void Write(ReadOnlySpan<char> buffer)
-    {
-        lock (_pending)
-        {
-            _pending.Append(buffer);
-            if (buffer.IndexOfAny('\n', '\r') >= 0)
-            {
-                EmitCompleteLines();
-            }
+    public override void Write(ReadOnlySpan<char> buffer) => Encode(buffer, "", flush: false);
 
-            EmitOverlong();
-        }
-    }
+    public override void WriteLine(string? value) => Encode(value, "\n", flush: false);
 
-    public override void WriteLine(string? value)
-    {
-        lock (_pending)
-        {
-            _pending.Append(value).Append('\n');
-            EmitCompleteLines();
-        }
-    }
+    public override void WriteLine(ReadOnlySpan<char> buffer) => Encode(buffer, "\n", flush: false);
 
-    public override void Flush()
-    {
-        lock (_pending)
-        {
-            if (_pending.Length > 0)
-            {
-                logger.Log(priority, _pending.ToString());
-                _pending.Clear();
-            }
-        }
-    }
+    public override void Flush() => Encode([], "", flush: true);
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             Flush();
+            _records.Dispose();
         }
 
         base.Dispose(disposing);
     }
 
-    /// <summary>A partial line that fills records goes out in whole records, as journald cuts at
-    /// LineMax; the remainder (and a high surrogate cut from its other half) waits.</summary>
-    private void EmitOverlong()
+    /// <summary>Encodes <paramref name="text"/> and <paramref name="end"/> under one lock, so that a line and its
+    /// newline are never split by another thread's write.</summary>
+    private void Encode(ReadOnlySpan<char> text, ReadOnlySpan<char> end, bool flush)
     {
-        int max = logger.MaxLineContent;
-        if (_pending.Length < max)
+        lock (_encoder)
         {
-            return;
-        }
-
-        int cut = _pending.Length - (_pending.Length % max);
-        if (char.IsHighSurrogate(_pending[cut - 1]))
-        {
-            cut--;
-        }
-
-        string text = _pending.ToString(0, cut);
-        _pending.Remove(0, cut);
-        logger.Log(priority, text);
-    }
-
-    private void EmitCompleteLines()
-    {
-        // Everything up to the last line end goes out as one record batch; the rest waits.
-        int last = -1;
-        for (int i = _pending.Length - 1; i >= 0; i--)
-        {
-            if (_pending[i] is '\n' or '\r')
+            byte[] bytes = ArrayPool<byte>.Shared.Rent(s_utf8.GetMaxByteCount(text.Length + end.Length + 1));
+            try
             {
-                last = i;
-                break;
+                int length = _encoder.GetBytes(text, bytes, flush: false);
+                length += _encoder.GetBytes(end, bytes.AsSpan(length), flush);
+                _records.Write(bytes.AsSpan(0, length));
+                if (flush)
+                {
+                    _records.Flush();
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
             }
         }
-
-        if (last < 0)
-        {
-            return;
-        }
-
-        // A \r at the very end may be the first half of \r\n: keep it for the next write.
-        if (_pending[last] == '\r' && last == _pending.Length - 1)
-        {
-            string complete = _pending.ToString(0, last);
-            _pending.Remove(0, last);
-            if (complete.Length > 0)
-            {
-                logger.Log(priority, complete);
-            }
-
-            return;
-        }
-
-        string lines = _pending.ToString(0, last + 1);
-        _pending.Remove(0, last + 1);
-        logger.Log(priority, lines);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using SdDaemon.Interop;
+using SdDaemon.Text;
 
 namespace SdDaemon.Logging.Internal;
 
@@ -348,7 +349,7 @@ internal sealed class FileDescriptorSink : RecordSink
                     continue;
                 }
 
-                if (errno == Libc.ENOTSOCK && _route == Route.Socket)
+                if (errno == Errno.ENOTSOCK && _route == Route.Socket)
                 {
                     _route = Route.Unknown; // fd 2 was redirected from a socket to something else
                     FollowDescriptor();

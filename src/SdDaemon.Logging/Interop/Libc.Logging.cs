@@ -18,9 +18,6 @@ internal static unsafe partial class Libc
     /// <summary>poll(2): the descriptor is not open.</summary>
     public const short POLLNVAL = 0x020;
 
-    /// <summary>send(2) on a descriptor that is not a socket.</summary>
-    public const int ENOTSOCK = 88;
-
     /// <summary>isatty(3): 1 for a terminal (the stderr sink reopens those non-blocking), else 0.</summary>
     [LibraryImport(Lib, EntryPoint = "isatty")]
     public static partial int IsATty(int fd);

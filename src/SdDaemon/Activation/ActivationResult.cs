@@ -17,18 +17,3 @@ public enum ActivationOutcome
     /// says which error (sd_listen_fds returns -errno).</summary>
     Failed = 2,
 }
-
-/// <summary>Thrown by <see cref="ListenFdsResult.ThrowIfFailed"/> and <see cref="CheckResult.ThrowIfFailed"/>.</summary>
-public sealed class SdDaemonException : IOException
-{
-    /// <summary>An exception for a failure with a Linux errno.</summary>
-    public SdDaemonException(string message, int errno)
-        : base(message)
-    {
-        Errno = errno;
-        HResult = errno;
-    }
-
-    /// <summary>The Linux errno of the failure.</summary>
-    public int Errno { get; }
-}

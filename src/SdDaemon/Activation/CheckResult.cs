@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace SdDaemon;
 
 /// <summary>The three answers of a yes/no question libsystemd can fail to answer (sd_is_*, sd_booted).</summary>
@@ -51,7 +49,7 @@ public readonly struct CheckResult : IEquatable<CheckResult>
     public bool IsFailed => Outcome == CheckOutcome.Failed;
 
     /// <summary>The errno's text; null unless failed.</summary>
-    public string? ErrorMessage => IsFailed ? $"errno {Errno}: {Marshal.GetPInvokeErrorMessage(Errno)}" : null;
+    public string? ErrorMessage => IsFailed ? Interop.Errno.Describe(Errno) : null;
 
     /// <summary>The answer as a bool: true for yes, false for no.</summary>
     /// <exception cref="SdDaemonException">The check failed.</exception>

@@ -323,8 +323,6 @@ public static class DescriptorCheck
     /// <inheritdoc cref="IsMessageQueue(int, string?)"/>
     public static CheckResult IsMessageQueue(SafeHandle handle, string? name = null) => With(handle, fd => IsMessageQueue(fd, name));
 
-    private const int ENOTDIR = 20;
-
     private static unsafe CheckResult IsSocketInternal(int fd, SocketType type, bool? listening)
     {
         if (fd < 0)
@@ -351,14 +349,13 @@ public static class DescriptorCheck
 
         if (wantedType != 0)
         {
-            int actual = 0;
-            uint length = sizeof(int);
-            if (Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, &actual, &length) < 0)
+            int typeError = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out int actual);
+            if (typeError != 0 && typeError != Errno.EINVAL)
             {
-                return CheckResult.Failure(Libc.LastErrno);
+                return CheckResult.Failure(typeError);
             }
 
-            if (length != sizeof(int) || actual != wantedType)
+            if (typeError != 0 || actual != wantedType)
             {
                 return CheckResult.No;
             }
@@ -366,14 +363,13 @@ public static class DescriptorCheck
 
         if (listening is { } wanted)
         {
-            int accepting = 0;
-            uint length = sizeof(int);
-            if (Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, &accepting, &length) < 0)
+            int listenError = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int accepting);
+            if (listenError != 0 && listenError != Errno.EINVAL)
             {
-                return CheckResult.Failure(Libc.LastErrno);
+                return CheckResult.Failure(listenError);
             }
 
-            if (length != sizeof(int) || (accepting != 0) != wanted)
+            if (listenError != 0 || (accepting != 0) != wanted)
             {
                 return CheckResult.No;
             }
@@ -402,7 +398,7 @@ public static class DescriptorCheck
     private static CheckResult StatPath(string path, out Libc.Statx st)
     {
         int error = Libc.PathStatx(path, Libc.STATX_TYPE | Libc.STATX_INO, out st);
-        return error == 0 ? CheckResult.Yes : error is Errno.ENOENT or ENOTDIR ? CheckResult.No : CheckResult.Failure(error);
+        return error == 0 ? CheckResult.Yes : error is Errno.ENOENT or Errno.ENOTDIR ? CheckResult.No : CheckResult.Failure(error);
     }
 
     /// <summary>The socket checks' common part: Yes when <paramref name="fd"/> is a socket of this type

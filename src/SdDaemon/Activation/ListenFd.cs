@@ -59,6 +59,19 @@ public sealed class ListenFd : IDisposable
     /// <summary>True once the descriptor was handed over (<see cref="TakeHandle"/>, <see cref="ToSocket"/>, <see cref="ToStream"/>).</summary>
     public bool IsTaken => Volatile.Read(ref _owner.State) == Taken;
 
+    /// <summary>
+    /// True when this and <paramref name="other"/> are two numbers for the same open file or socket (the
+    /// same device and inode when they were examined), as when a socket unit and the fd store both pass
+    /// one listener. False when either could not be examined.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
+    [SupportedOSPlatform("linux")]
+    public bool IsSameFile(ListenFd other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return GetInfo().Identity is { } mine && other.GetInfo().Identity is { } theirs && mine == theirs;
+    }
+
     /// <summary>What the descriptor referred to when this object was made; <see cref="FileKind.Unknown"/> if it could not be examined.</summary>
     [SupportedOSPlatform("linux")]
     public FileKind Kind => GetInfo().Kind;
@@ -161,7 +174,7 @@ public sealed class ListenFd : IDisposable
                     int flags = Libc.Fcntl(Fd, Libc.F_GETFL, 0);
                     if (flags < 0)
                     {
-                        throw new IOException($"fcntl(F_GETFL) on fd {Fd} '{Name}' failed: errno {Libc.LastErrno}");
+                        throw new IOException(Errno.Describe($"fcntl(F_GETFL) on fd {Fd} '{Name}' failed", Libc.LastErrno));
                     }
 
                     // systemd opens ListenFIFO= and ListenSpecial= with O_NONBLOCK; FileStream does
@@ -171,7 +184,7 @@ public sealed class ListenFd : IDisposable
                     // for a descriptor passed to this service to use, and needed for a Stream.
                     if ((flags & Libc.O_NONBLOCK) != 0 && Libc.Fcntl(Fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) < 0)
                     {
-                        throw new IOException($"fcntl(F_SETFL) clearing O_NONBLOCK on fd {Fd} '{Name}' failed: errno {Libc.LastErrno}");
+                        throw new IOException(Errno.Describe($"fcntl(F_SETFL) clearing O_NONBLOCK on fd {Fd} '{Name}' failed", Libc.LastErrno));
                     }
 
                     FileAccess access = (flags & Libc.O_ACCMODE) switch
@@ -318,13 +331,9 @@ public sealed class ListenFd : IDisposable
         switch (st.FileType)
         {
             case Libc.S_IFSOCK:
-                int domain = 0, type = 0, accepting = 0;
-                uint length = sizeof(int);
-                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, &domain, &length);
-                length = sizeof(int);
-                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, &type, &length);
-                length = sizeof(int);
-                _ = Libc.GetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, &accepting, &length);
+                _ = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, out int domain);
+                _ = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out int type);
+                _ = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ACCEPTCONN, out int accepting);
                 return new Info(FileKind.Socket, domain, type, accepting != 0);
             case Libc.S_IFIFO:
                 return new Info(FileKind.Fifo, 0, 0, false);

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Runtime.InteropServices;
 
 namespace SdDaemon;
 
@@ -52,7 +51,7 @@ public sealed class ListenFdsResult : IReadOnlyList<ListenFd>, IDisposable
     public int Errno { get; }
 
     /// <summary>What was wrong, with the errno's text; null unless failed.</summary>
-    public string? ErrorMessage => IsFailed ? $"{_detail} (errno {Errno}: {Marshal.GetPInvokeErrorMessage(Errno)})" : null;
+    public string? ErrorMessage => IsFailed ? Interop.Errno.Describe(_detail, Errno) : null;
 
     /// <summary>The number of descriptors (sd_listen_fds's positive return value); 0 unless activated.</summary>
     public int Count => _files.Length;

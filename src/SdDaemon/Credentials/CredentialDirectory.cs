@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -43,7 +42,7 @@ public sealed class CredentialDirectory
         int error = Libc.PathStatx(path, Libc.STATX_TYPE, out Libc.Statx st);
         if (error != 0)
         {
-            throw new CredentialException(null, $"the credentials directory {path} ({EnvironmentVariables.CredentialsDirectory}) cannot be used: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})", error);
+            throw new CredentialException(null, Errno.Describe($"the credentials directory {path} ({EnvironmentVariables.CredentialsDirectory}) cannot be used", error), error);
         }
 
         if (st.FileType != Libc.S_IFDIR)
@@ -164,7 +163,7 @@ public sealed class CredentialDirectory
         {
             return error == Errno.ENOENT
                 ? false
-                : throw new CredentialException(name, $"the credential '{name}' in {Path} cannot be opened: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})", error);
+                : throw new CredentialException(name, Errno.Describe($"the credential '{name}' in {Path} cannot be opened", error), error);
         }
 
         using var handle = new FileDescriptorHandle(fd);
@@ -238,7 +237,7 @@ public sealed class CredentialDirectory
         int error = Libc.FStatx(fd, Libc.STATX_BASIC_STATS, out Libc.Statx st);
         if (error != 0)
         {
-            throw new CredentialException(name, $"the credential '{name}' in {Path} cannot be examined: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})", error);
+            throw new CredentialException(name, Errno.Describe($"the credential '{name}' in {Path} cannot be examined", error), error);
         }
 
         if (st.FileType != Libc.S_IFREG)
@@ -262,7 +261,7 @@ public sealed class CredentialDirectory
                         continue;
                     }
 
-                    throw new CredentialException(name, $"the credential '{name}' in {Path} cannot be read: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})", error);
+                    throw new CredentialException(name, Errno.Describe($"the credential '{name}' in {Path} cannot be read", error), error);
                 }
 
                 if (n == 0)

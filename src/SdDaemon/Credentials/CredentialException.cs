@@ -7,20 +7,15 @@ namespace SdDaemon;
 /// not a valid configuration key. The message names the file and never contains its content
 /// (spec C-2..C-5).
 /// </summary>
-public sealed class CredentialException : IOException
+public sealed class CredentialException : SdDaemonException
 {
     /// <summary>Creates the exception for the credential <paramref name="name"/> (null: the directory itself).</summary>
     public CredentialException(string? name, string message, int errno = 0)
-        : base(message)
+        : base(message, errno)
     {
         CredentialName = name;
-        Errno = errno;
-        HResult = errno;
     }
 
     /// <summary>The credential's file name, or null when the directory itself is at fault.</summary>
     public string? CredentialName { get; }
-
-    /// <summary>The Linux errno behind the failure (for example 13 EACCES, 27 EFBIG); 0 when none.</summary>
-    public int Errno { get; }
 }

@@ -80,4 +80,22 @@ internal static class CommandLine
 
     /// <summary>For messages: the arguments as text.</summary>
     public static string Describe(IEnumerable<byte[]> arguments) => string.Join(' ', arguments.Select(a => Encoding.UTF8.GetString(a)));
+
+    /// <summary>The program's name for messages: argv[0]'s file name, or the dll's under the dotnet host.</summary>
+    public static string ProgramName()
+    {
+        try
+        {
+            byte[][] argv = Current();
+            string name = Path.GetFileName(Encoding.UTF8.GetString(argv[0]));
+            return name is "dotnet" && argv.Length > 1 ? Path.GetFileNameWithoutExtension(Encoding.UTF8.GetString(argv[1])) : name;
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            // /proc/self/cmdline cannot be read (no free descriptor): the runtime's copy of the
+            // command line names the program, or its dll under the dotnet host.
+            string[] arguments = System.Environment.GetCommandLineArgs();
+            return arguments.Length > 0 && arguments[0].Length > 0 ? Path.GetFileNameWithoutExtension(arguments[0]) : "daemon";
+        }
+    }
 }

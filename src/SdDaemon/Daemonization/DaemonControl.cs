@@ -82,7 +82,7 @@ public static class DaemonControl
                 int errno = Libc.LastErrno;
                 throw errno == Errno.EPERM
                     ? new UnauthorizedAccessException($"not allowed to signal pid {pid}")
-                    : new DaemonNotRunningException($"not running: signalling pid {pid} failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+                    : new DaemonNotRunningException($"not running: {Errno.Describe($"signalling pid {pid} failed", errno)}");
             }
 
             return pid;

@@ -126,7 +126,7 @@ internal sealed class PidFile : IDisposable
             if (writer < 0)
             {
                 int errno = Libc.LastErrno;
-                if (errno == Libc.EEXIST && attempt < MaxTemporaryNames)
+                if (errno == Errno.EEXIST && attempt < MaxTemporaryNames)
                 {
                     continue;
                 }
@@ -377,7 +377,7 @@ internal sealed class PidFile : IDisposable
         }
     }
 
-    internal static IOException OpenError(int errno, string path, string what) => errno == Libc.ELOOP
+    internal static IOException OpenError(int errno, string path, string what) => errno == Errno.ELOOP
         ? new IOException($"{Capitalized(what)} '{path}' is a symbolic link: refusing to follow it.") { HResult = errno }
         : Error(errno, $"cannot open {what} '{path}'");
 
@@ -557,7 +557,7 @@ internal sealed class PidFile : IDisposable
     }
 
     internal static IOException Error(int errno, string what) =>
-        new($"{what}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})") { HResult = errno };
+        new(Errno.Describe(what, errno)) { HResult = errno };
 }
 
 /// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4; spec D-21).</summary>

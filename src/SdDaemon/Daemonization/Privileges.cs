@@ -144,6 +144,6 @@ internal sealed unsafe class Privileges
     private static UnauthorizedAccessException Fail(string what)
     {
         int errno = Libc.LastErrno;
-        return new UnauthorizedAccessException($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}); refusing to run");
+        return new UnauthorizedAccessException($"{Errno.Describe($"{what} failed", errno)}; refusing to run");
     }
 }

@@ -68,6 +68,11 @@ internal sealed unsafe class ReadinessSocket : IDisposable
             Libc.CloseQuietly(fd);
         }
 
+        if (datagram.PidFd >= 0)
+        {
+            Libc.CloseQuietly(datagram.PidFd); // never asked for (no SO_PASSPIDFD), closed all the same
+        }
+
         return (datagram.Pid, NotifyDatagramReader.Lines(buffer, datagram, out _) ?? []);
     }
 

@@ -1,6 +1,4 @@
-using System.Collections;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using SdDaemon.Interop;
 
@@ -44,102 +42,36 @@ internal static unsafe class StageSpawner
             [StageMarker.Variable] = marker.Format(),
         };
 
-        void* actions = NativeMemory.AllocZeroed(Libc.SpawnStructBytes);
-        void* attributes = NativeMemory.AllocZeroed(Libc.SpawnStructBytes);
-        void* allSignals = NativeMemory.AllocZeroed(128);
-        void* noSignals = NativeMemory.AllocZeroed(128);
-        var pinned = new List<GCHandle>();
         try
         {
-            Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init");
-            Check(Libc.SpawnAttrInit(attributes), "posix_spawnattr_init");
-            byte* devNull = Pin(pinned, Libc.Utf8Z("/dev/null"));
+            using var spawn = new ProcessSpawn();
             for (int fd = 0; fd <= 2; fd++)
             {
-                Check(Libc.SpawnFileActionsAddOpen(actions, fd, devNull, Libc.O_RDWR | Libc.O_NOCTTY, 0), "addopen /dev/null");
+                spawn.Open(fd, "/dev/null", Libc.O_RDWR | Libc.O_NOCTTY);
             }
 
             var keep = new HashSet<int>(keptFds) { pipe[0] };
             foreach (int fd in keep)
             {
-                Check(Libc.SpawnFileActionsAddDup2(actions, fd, fd), "adddup2");
+                spawn.Dup2(fd, fd);
             }
 
-            AddCloseInherited(actions, keep);
-
-            short flags = Libc.POSIX_SPAWN_SETSIGDEF | Libc.POSIX_SPAWN_SETSIGMASK;
-            if (next == DaemonStage.SessionLeader)
-            {
-                flags |= Libc.POSIX_SPAWN_SETSID;
-            }
-
-            _ = Libc.SigFillSet(allSignals);
-            _ = Libc.SigEmptySet(noSignals);
-            Check(Libc.SpawnAttrSetFlags(attributes, flags), "posix_spawnattr_setflags");
-            Check(Libc.SpawnAttrSetSigDefault(attributes, allSignals), "posix_spawnattr_setsigdefault");
-            Check(Libc.SpawnAttrSetSigMask(attributes, noSignals), "posix_spawnattr_setsigmask");
-
+            AddCloseInherited(spawn, keep);
+            spawn.ResetSignals(newSession: next == DaemonStage.SessionLeader);
             byte[][] arguments = CommandLine.Current();
-            byte** argv = (byte**)NativeMemory.AllocZeroed((nuint)(arguments.Length + 1), (nuint)sizeof(byte*));
-            byte** envp = (byte**)NativeMemory.AllocZeroed((nuint)(childEnvironment.Count + 1), (nuint)sizeof(byte*));
-            try
-            {
-                for (int i = 0; i < arguments.Length; i++)
-                {
-                    byte[] z = new byte[arguments[i].Length + 1];
-                    arguments[i].CopyTo(z, 0);
-                    argv[i] = Pin(pinned, z);
-                }
-
-                int e = 0;
-                foreach ((string key, string value) in childEnvironment)
-                {
-                    envp[e++] = Pin(pinned, Libc.Utf8Z(key + "=" + value));
-                }
-
-                int pid;
-                string executable = CommandLine.Executable(arguments[0]);
-                byte* path = Pin(pinned, Libc.Utf8Z(executable));
-                int error = Libc.PosixSpawn(&pid, path, actions, attributes, argv, envp);
-                if (error != 0)
-                {
-                    throw new IOException($"posix_spawn({executable} {CommandLine.Describe(arguments)}) failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error})") { HResult = error };
-                }
-
-                return pid;
-            }
-            finally
-            {
-                NativeMemory.Free(argv);
-                NativeMemory.Free(envp);
-            }
+            string executable = CommandLine.Executable(arguments[0]);
+            return spawn.Start(executable, arguments.Select(a => (byte[])[.. a, 0]).ToArray(), childEnvironment, $"{executable} {CommandLine.Describe(arguments)}");
         }
         finally
         {
-            _ = Libc.SpawnFileActionsDestroy(actions);
-            _ = Libc.SpawnAttrDestroy(attributes);
-            NativeMemory.Free(actions);
-            NativeMemory.Free(attributes);
-            NativeMemory.Free(allSignals);
-            NativeMemory.Free(noSignals);
-            foreach (GCHandle handle in pinned)
-            {
-                handle.Free();
-            }
-
             Libc.CloseQuietly(pipe[0]);
         }
     }
 
-    /// <summary>The process environment as a dictionary (what Process.Start children would get).</summary>
+    /// <summary>The process environment as a dictionary (what Process.Start children would get), without the stage marker.</summary>
     public static Dictionary<string, string> CurrentEnvironment()
     {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
-        {
-            result[(string)entry.Key] = (string?)entry.Value ?? "";
-        }
-
+        Dictionary<string, string> result = ProcessSpawn.CurrentEnvironment();
         result.Remove(StageMarker.Variable);
         return result;
     }
@@ -179,7 +111,7 @@ internal static unsafe class StageSpawner
     /// (the runtime's own are close-on-exec anyway). Only where glibc lacks closefrom (before 2.34)
     /// do they get FD_CLOEXEC in this process instead, the one way left to keep them from the child.
     /// </summary>
-    private static void AddCloseInherited(void* actions, HashSet<int> keep)
+    private static void AddCloseInherited(ProcessSpawn spawn, HashSet<int> keep)
     {
         var unnamable = new List<int>();
         foreach (int fd in InheritedDescriptors())
@@ -189,14 +121,14 @@ internal static unsafe class StageSpawner
                 continue;
             }
 
-            int error = Libc.SpawnFileActionsAddClose(actions, fd);
+            int error = spawn.TryClose(fd);
             if (error == Errno.EBADF)
             {
                 unnamable.Add(fd);
             }
             else
             {
-                Check(error, "addclose");
+                ProcessSpawn.Check(error, "posix_spawn_file_actions_addclose");
             }
         }
 
@@ -206,17 +138,7 @@ internal static unsafe class StageSpawner
         }
 
         int from = Math.Max(2, keep.Max()) + 1;
-        int closeFrom;
-        try
-        {
-            closeFrom = from < unnamable.Min() ? Libc.SpawnFileActionsAddCloseFrom(actions, from) : Errno.EBADF;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            closeFrom = Errno.ENOSYS;
-        }
-
-        if (closeFrom != 0)
+        if ((from < unnamable.Min() ? spawn.TryCloseFrom(from) : Errno.EBADF) != 0)
         {
             foreach (int fd in unnamable)
             {
@@ -242,20 +164,5 @@ internal static unsafe class StageSpawner
         }
 
         return result;
-    }
-
-    private static byte* Pin(List<GCHandle> pinned, byte[] bytes)
-    {
-        GCHandle handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
-        pinned.Add(handle);
-        return (byte*)handle.AddrOfPinnedObject();
-    }
-
-    private static void Check(int error, string what)
-    {
-        if (error != 0)
-        {
-            throw new IOException($"{what} failed: errno {error}") { HResult = error };
-        }
     }
 }

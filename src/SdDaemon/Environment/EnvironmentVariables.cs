@@ -21,6 +21,10 @@ public static class EnvironmentVariables
     /// <summary><c>LISTEN_FDNAMES</c>: their names, separated by <c>:</c>.</summary>
     public const string ListenFdNames = "LISTEN_FDNAMES";
 
+    /// <summary><c>FDSTORE</c>: the unit's FileDescriptorStoreMax=, set by systemd 254 and later when it is
+    /// above 0 (unset: no fd store, or a manager older than 254 that does not say).</summary>
+    public const string FdStore = "FDSTORE";
+
     /// <summary><c>WATCHDOG_USEC</c>: the watchdog timeout in microseconds (sd_watchdog_enabled(3)).</summary>
     public const string WatchdogUsec = "WATCHDOG_USEC";
 

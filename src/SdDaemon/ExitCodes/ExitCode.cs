@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
 namespace SdDaemon;
@@ -13,7 +14,7 @@ public static class ExitCode
     public static void Exit(LsbExitCode code)
     {
         Environment.Exit((int)code);
-        throw new InvalidOperationException("unreachable");
+        throw new UnreachableException();
     }
 
     /// <summary><see cref="Environment.Exit(int)"/> with a BSD sysexits code.</summary>
@@ -21,6 +22,6 @@ public static class ExitCode
     public static void Exit(SysExitCode code)
     {
         Environment.Exit((int)code);
-        throw new InvalidOperationException("unreachable");
+        throw new UnreachableException();
     }
 }

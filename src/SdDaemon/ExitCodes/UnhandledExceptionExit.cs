@@ -1,4 +1,5 @@
 using System.Text;
+using SdDaemon.Text;
 
 namespace SdDaemon;
 
@@ -17,6 +18,8 @@ namespace SdDaemon;
 /// </remarks>
 public static class UnhandledExceptionExit
 {
+    private const int CriticalPriority = 2;
+
     private static int s_installed;
     private static int s_exitCode = (int)SysExitCode.Software;
 
@@ -35,18 +38,11 @@ public static class UnhandledExceptionExit
     public static string Format(object exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var text = new StringBuilder();
-        string report = $"Unhandled exception, exiting with {s_exitCode}: {exception}";
-        foreach (string line in report.Split('\n'))
-        {
-            string trimmed = line.TrimEnd('\r');
-            if (trimmed.Length > 0)
-            {
-                text.Append("<2>").Append(trimmed).Append('\n');
-            }
-        }
-
-        return text.ToString();
+        // The stream records of spec J-1, from the encoder SdDaemon.Logging uses too: control characters
+        // escaped, empty lines left out, a line longer than journald's LineMax split into prefixed records.
+        using var records = new PooledBuffer();
+        LineEncoder.Append(records, CriticalPriority, Encoding.UTF8.GetBytes($"Unhandled exception, exiting with {s_exitCode}: {exception}"), LineEncoder.DefaultLineMax);
+        return Encoding.UTF8.GetString(records.Written);
     }
 
     private static void OnUnhandledException(object sender, UnhandledExceptionEventArgs e)

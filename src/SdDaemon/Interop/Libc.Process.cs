@@ -36,9 +36,6 @@ internal static unsafe partial class Libc
     public const int WNOHANG = 1;
 
     // errno values only this module needs.
-    public const int EEXIST = 17;
-    public const int ECHILD = 10;
-    public const int ELOOP = 40;
 
     /// <summary>prctl(2) PR_SET_CHILD_SUBREAPER (Linux 3.4): orphaned descendants are re-parented to this process.</summary>
     public const int PR_SET_CHILD_SUBREAPER = 36;
@@ -282,6 +279,4 @@ internal static unsafe partial class Libc
     /// <summary>fcntl(2) F_DUPFD_CLOEXEC: a probe for a free descriptor number (EMFILE when there is none).</summary>
     public const int F_DUPFD_CLOEXEC = 1030;
 
-    /// <summary>errno EMFILE: the process has no free descriptor (RLIMIT_NOFILE).</summary>
-    public const int EMFILE = 24;
 }

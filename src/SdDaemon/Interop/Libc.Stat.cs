@@ -100,8 +100,7 @@ internal static unsafe partial class Libc
 
     /// <summary>
     /// The inode id of a pidfd for this process (what systemd 259 puts in LISTEN_PIDFDID), or an
-    /// errno: EOPNOTSUPP when the kernel does not put pidfds on pidfs (before Linux 6.9, where the
-    /// inode is a shared anonymous one and identifies nothing).
+    /// errno (see <see cref="PidFdInodeId"/>).
     /// </summary>
     public static int OwnPidFdInodeId(out ulong id)
     {
@@ -114,31 +113,42 @@ internal static unsafe partial class Libc
 
         try
         {
-            // struct statfs starts with f_type (a long on every 64-bit architecture); 120 bytes
-            // on x86-64 and arm64, a generous buffer covers the others.
-            long* statfs = stackalloc long[32];
-            if (FStatFs(fd, statfs) != 0)
-            {
-                return LastErrno;
-            }
-
-            if (IntPtr.Size != 8 || statfs[0] != PidFsMagic)
-            {
-                return Errno.EOPNOTSUPP;
-            }
-
-            int error = FStatx(fd, STATX_INO, out Statx st);
-            if (error != 0)
-            {
-                return error;
-            }
-
-            id = st.Ino;
-            return 0;
+            return PidFdInodeId(fd, out id);
         }
         finally
         {
             _ = Close(fd);
         }
+    }
+
+    /// <summary>
+    /// The inode id of a pidfd (what systemd 257 takes in MAINPIDFDID=, 259 gives in LISTEN_PIDFDID),
+    /// or an errno: EOPNOTSUPP when the kernel does not put pidfds on pidfs (before Linux 6.9, where
+    /// the inode is a shared anonymous one and identifies nothing).
+    /// </summary>
+    public static int PidFdInodeId(int pidFd, out ulong id)
+    {
+        id = 0;
+        // struct statfs starts with f_type (a long on every 64-bit architecture); 120 bytes
+        // on x86-64 and arm64, a generous buffer covers the others.
+        long* statfs = stackalloc long[32];
+        if (FStatFs(pidFd, statfs) != 0)
+        {
+            return LastErrno;
+        }
+
+        if (IntPtr.Size != 8 || statfs[0] != PidFsMagic)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        int error = FStatx(pidFd, STATX_INO, out Statx st);
+        if (error != 0)
+        {
+            return error;
+        }
+
+        id = st.Ino;
+        return 0;
     }
 }

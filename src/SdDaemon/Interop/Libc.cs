@@ -30,13 +30,16 @@ internal static unsafe partial class Libc
 
     public const int SOL_SOCKET = 1;
     public const int SO_TYPE = 3;
+    public const int SO_ERROR = 4;
     public const int SO_SNDBUF = 7;
     public const int SO_RCVBUF = 8;
     public const int SO_PASSCRED = 16;
     public const int SO_ACCEPTCONN = 30;
     public const int SO_DOMAIN = 39;
+    public const int SO_PASSPIDFD = 76; // Linux 6.5
     public const int SCM_RIGHTS = 1;
     public const int SCM_CREDENTIALS = 2;
+    public const int SCM_PIDFD = 4; // Linux 6.5, with SO_PASSPIDFD
 
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_TRUNC = 0x20;
@@ -150,6 +153,21 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
 
+    /// <summary>An int socket option: 0 and its value, or the errno (EINVAL when the kernel gave no int).</summary>
+    public static int GetSockOptInt(int fd, int level, int name, out int value)
+    {
+        int result = 0;
+        uint length = sizeof(int);
+        if (GetSockOpt(fd, level, name, &result, &length) < 0)
+        {
+            value = 0;
+            return LastErrno;
+        }
+
+        value = result;
+        return length == sizeof(int) ? 0 : Errno.EINVAL;
+    }
+
     [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
     public static partial int GetSockName(int fd, byte* address, uint* length);
 
@@ -198,7 +216,7 @@ internal static unsafe partial class Libc
         TimeSpec now;
         if (ClockGetTime(CLOCK_MONOTONIC, &now) != 0)
         {
-            throw new InvalidOperationException($"clock_gettime(CLOCK_MONOTONIC) failed: errno {LastErrno}");
+            throw new InvalidOperationException(Errno.Describe($"clock_gettime(CLOCK_MONOTONIC) failed", LastErrno));
         }
 
         return (ulong)now.Seconds * 1_000_000UL + (ulong)now.Nanoseconds / 1000UL;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
@@ -107,7 +106,7 @@ public sealed class MemoryPressureWatch : IDisposable
         int error = Libc.PathStatx(path, Libc.STATX_TYPE, out Libc.Statx st);
         if (error != 0)
         {
-            return Failure(error, $"{EnvironmentVariables.MemoryPressureWatch}={path} cannot be used: {Marshal.GetPInvokeErrorMessage(error)}");
+            return Failure(error, $"{EnvironmentVariables.MemoryPressureWatch}={path} cannot be used");
         }
 
         int fd;
@@ -144,7 +143,7 @@ public sealed class MemoryPressureWatch : IDisposable
 
         if (fd < 0)
         {
-            return Failure(error, $"{EnvironmentVariables.MemoryPressureWatch}={path} cannot be opened: {Marshal.GetPInvokeErrorMessage(error)}");
+            return Failure(error, $"{EnvironmentVariables.MemoryPressureWatch}={path} cannot be opened");
         }
 
         var handle = new FileDescriptorHandle(fd);
@@ -155,8 +154,8 @@ public sealed class MemoryPressureWatch : IDisposable
             // A kernel built with CONFIG_PSI_DEFAULT_DISABLED has the files but refuses the trigger
             // with EOPNOTSUPP: that is "no PSI", as for sd-event, not a failure of the unit.
             return Errno.IsNotSupported(error)
-                ? NotAvailable(error, $"the kernel refuses memory pressure triggers on {path}: {Marshal.GetPInvokeErrorMessage(error)}")
-                : Failure(error, $"arming the memory pressure trigger on {path} failed: {Marshal.GetPInvokeErrorMessage(error)}");
+                ? NotAvailable(error, Errno.Describe($"the kernel refuses memory pressure triggers on {path}", error))
+                : Failure(error, $"arming the memory pressure trigger on {path} failed");
         }
 
         int* wake = stackalloc int[2];
@@ -164,7 +163,7 @@ public sealed class MemoryPressureWatch : IDisposable
         {
             error = Libc.LastErrno;
             handle.Dispose();
-            return Failure(error, $"pipe2 failed: {Marshal.GetPInvokeErrorMessage(error)}");
+            return Failure(error, $"pipe2 failed");
         }
 
         var watch = new MemoryPressureWatch(path, handle, events, handler, minimumInterval, wake[0], wake[1]);
@@ -366,6 +365,6 @@ public sealed class MemoryPressureWatch : IDisposable
     private static MemoryPressureWatchResult NotAvailable(int errno, string message) =>
         new(MemoryPressureWatchOutcome.NotAvailable, errno, message, null);
 
-    private static MemoryPressureWatchResult Failure(int errno, string message) =>
-        new(MemoryPressureWatchOutcome.Failed, errno, message, null);
+    private static MemoryPressureWatchResult Failure(int errno, string what) =>
+        new(MemoryPressureWatchOutcome.Failed, errno, Errno.Describe(what, errno), null);
 }

@@ -34,8 +34,20 @@ public sealed class MemoryPressureWatchResult
     /// <summary>The Linux errno of a failure or of the kernel's refusal (for example 2 ENOENT, 95 EOPNOTSUPP); 0 otherwise.</summary>
     public int Errno { get; }
 
-    /// <summary>What happened, for a log line: the path watched, or why there is no watch.</summary>
+    /// <summary>What happened, for a log line: the path watched, or why there is no watch (with the errno's
+    /// text where there is one).</summary>
     public string Message { get; }
+
+    /// <summary>True when the variables are malformed or point nowhere.</summary>
+    public bool IsFailed => Outcome == MemoryPressureWatchOutcome.Failed;
+
+    /// <summary>What was wrong, with the errno's text; null unless failed.</summary>
+    public string? ErrorMessage => IsFailed ? Message : null;
+
+    /// <summary>Throws <see cref="SdDaemonException"/> when failed; returns this result otherwise.</summary>
+    /// <exception cref="SdDaemonException">The result is <see cref="MemoryPressureWatchOutcome.Failed"/>.</exception>
+    public MemoryPressureWatchResult ThrowIfFailed() =>
+        IsFailed ? throw new SdDaemonException($"memory pressure watch failed: {Message}", Errno) : this;
 
     /// <summary>The running watch when <see cref="Outcome"/> is <see cref="MemoryPressureWatchOutcome.Watching"/>; dispose it to stop.</summary>
     public MemoryPressureWatch? Watch { get; }

@@ -59,6 +59,16 @@ public sealed class Notification
             throw new ArgumentException("FDSTOREREMOVE=1 needs FDNAME= to say which descriptors to remove.", nameof(states));
         }
 
+        if (keys.Contains("MAINPIDFDID") && !keys.Contains("MAINPID"))
+        {
+            throw new ArgumentException("MAINPIDFDID= needs MAINPID=: the manager reads the id only to check that pid.", nameof(states));
+        }
+
+        if (keys.Contains("MAINPIDFD") && keys.Contains("FDSTORE"))
+        {
+            throw new ArgumentException("MAINPIDFD=1 takes the message's one descriptor as the pidfd; FDSTORE=1 cannot go in the same message.", nameof(states));
+        }
+
         if (keys.Contains("BARRIER") && states.Length > 1)
         {
             throw new ArgumentException("BARRIER=1 must be alone in its message; the manager drops the whole message otherwise.", nameof(states));
@@ -80,36 +90,13 @@ public sealed class Notification
 
         States = states.ToArray();
         StoresFiles = keys.Contains("FDSTORE");
+        PassesMainPidFd = keys.Contains("MAINPIDFD");
     }
 
     private Notification(byte[] payload, NotifyState[] states)
     {
         Payload = payload;
         States = states;
-    }
-
-    /// <summary>
-    /// A message from its text, as sd_notify(3) takes it: <c>KEY=VALUE</c> lines separated by <c>\n</c>.
-    /// Use it for keys this library has no typed form for; the typed <see cref="NotifyState"/> forms are safer.
-    /// </summary>
-    /// <exception cref="ArgumentException">Empty, a NUL or <c>\r</c>, a lone trailing backslash, a BARRIER= line,
-    /// invalid UTF-16, or more than 4096 bytes of UTF-8.</exception>
-    public static Notification FromText(string text)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(text);
-        foreach (string line in text.Split('\n'))
-        {
-            if (line.StartsWith("BARRIER=", StringComparison.Ordinal))
-            {
-                throw new ArgumentException("BARRIER= is sent only alone, by Notification.Barrier().", nameof(text));
-            }
-
-            NotifyState.ValidateValue(line, nameof(text));
-        }
-
-        byte[] payload = Encoding.UTF8.GetBytes(text);
-        ThrowIfTooLong(payload.Length, nameof(text));
-        return new Notification(payload, []);
     }
 
     /// <summary><c>READY=1</c>: start-up finished.</summary>
@@ -132,7 +119,7 @@ public sealed class Notification
     /// <exception cref="ArgumentException">See <see cref="NotifyState.Status"/>.</exception>
     public static Notification Status(string text) => new(NotifyState.Status(text));
 
-    /// <summary>The typed assignments this message was made of (empty for <see cref="FromText"/>).</summary>
+    /// <summary>The typed assignments this message was made of.</summary>
     public IReadOnlyList<NotifyState> States { get; }
 
     /// <summary>The message text, as the manager receives it.</summary>
@@ -140,6 +127,9 @@ public sealed class Notification
 
     /// <summary>True for FDSTORE=1, which is meaningless without descriptors.</summary>
     internal bool StoresFiles { get; }
+
+    /// <summary>True for MAINPIDFD=1, which the manager ignores unless exactly one descriptor comes with it.</summary>
+    internal bool PassesMainPidFd { get; }
 
     /// <summary>The UTF-8 bytes that go on the wire: no trailing NUL, lines separated by <c>\n</c>.</summary>
     internal byte[] Payload { get; }
@@ -202,6 +192,35 @@ public sealed class Notification
     /// <exception cref="ArgumentException">A handle in <see cref="Files"/> is closed, or FDSTORE=1 has no descriptor.</exception>
     [SupportedOSPlatform("linux")]
     public NotifyResult Send(bool unsetEnvironment = false) => NotifyChannel.Default.Send(this, unsetEnvironment);
+
+    /// <summary>
+    /// Makes <paramref name="pid"/> the unit's main process, race-free where the manager and kernel allow:
+    /// <c>MAINPID=pid</c>, <c>MAINPIDFDID=</c> (the pidfd's inode id, on kernels with pidfs, Linux 6.9+) and
+    /// <c>MAINPIDFD=1</c> with a pidfd of the process attached, in one message (spec N-17). systemd 257 and
+    /// later take the process the pidfd refers to, so a pid reused in between cannot become the main
+    /// process; 252-256 ignore the two new keys, close the pidfd and take MAINPID=. Without pidfd_open
+    /// (before Linux 5.3) only MAINPID= is sent. Through <see cref="NotifyChannel.Default"/>.
+    /// </summary>
+    /// <remarks>The manager accepts the change only from a sender NotifyAccess= allows, while the unit is
+    /// starting, running, reloading or stopping, and (unless the sender is root) for a process in the
+    /// unit's cgroup.</remarks>
+    /// <param name="pid">The new main process.</param>
+    /// <param name="unsetEnvironment">Remove NOTIFY_SOCKET afterwards, on every path.</param>
+    /// <returns>Not listening, sent, or failed: ESRCH when there is no process <paramref name="pid"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pid"/> is not positive.</exception>
+    [SupportedOSPlatform("linux")]
+    public static NotifyResult SendMainPid(int pid, bool unsetEnvironment = false) =>
+        NotifyChannel.Default.SendMainPid(pid, unsetEnvironment);
+
+    /// <summary><see cref="SendMainPid(int, bool)"/> for a started <see cref="System.Diagnostics.Process"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="process"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The process was not started (it has no id).</exception>
+    [SupportedOSPlatform("linux")]
+    public static NotifyResult SendMainPid(System.Diagnostics.Process process, bool unsetEnvironment = false)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        return NotifyChannel.Default.SendMainPid(process.Id, unsetEnvironment);
+    }
 
     /// <summary>
     /// sd_notify_barrier(3): waits until the manager has processed every message sent before,

@@ -107,11 +107,60 @@ public sealed class NotifyChannel : IDisposable
                 throw new ArgumentException("FDSTORE=1 needs at least one descriptor in Files.", nameof(notification));
             }
 
+            if (notification.PassesMainPidFd && notification.Files.Count != 1)
+            {
+                throw new ArgumentException($"MAINPIDFD=1 needs exactly one descriptor (the pidfd) in Files, not {notification.Files.Count}; the manager ignores it otherwise.", nameof(notification));
+            }
+
             return SendCore(notification, waitForRoom: true);
         }
         finally
         {
             // Spec N-13: unset on every path, and only NOTIFY_SOCKET.
+            if (unsetEnvironment)
+            {
+                UnsetEnvironment();
+            }
+        }
+    }
+
+    /// <summary><see cref="Notification.SendMainPid(int, bool)"/> on this channel.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pid"/> is not positive.</exception>
+    /// <exception cref="ObjectDisposedException">This channel was disposed.</exception>
+    [SupportedOSPlatform("linux")]
+    public NotifyResult SendMainPid(int pid, bool unsetEnvironment = false)
+    {
+        try
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int pidFd = Libc.PidFdOpen(pid, 0);
+            if (pidFd < 0)
+            {
+                int errno = Libc.LastErrno;
+                if (errno == Errno.ESRCH)
+                {
+                    return NotifyResult.Failure(errno, $"there is no process {pid} to make the main process");
+                }
+
+                if (!Errno.IsNotSupported(errno))
+                {
+                    return NotifyResult.Failure(errno, $"cannot open a pidfd for process {pid}");
+                }
+
+                // No pidfds on this kernel: the number alone, as before systemd 257.
+                return SendCore(new Notification(NotifyState.MainPid(pid)), waitForRoom: true);
+            }
+
+            // Spec N-17: the manager's duplicate is what counts; ours is closed once sent.
+            using var handle = new FileDescriptorHandle(pidFd);
+            Notification notification = Libc.PidFdInodeId(pidFd, out ulong id) == 0
+                ? new Notification(NotifyState.MainPid(pid), NotifyState.MainPidFdId(id), NotifyState.MainPidFd) { Files = [handle] }
+                : new Notification(NotifyState.MainPid(pid), NotifyState.MainPidFd) { Files = [handle] };
+            return SendCore(notification, waitForRoom: true);
+        }
+        finally
+        {
             if (unsetEnvironment)
             {
                 UnsetEnvironment();
@@ -422,11 +471,10 @@ public sealed class NotifyChannel : IDisposable
         return 0;
     }
 
-    private static unsafe int SocketError(int fd)
+    private static int SocketError(int fd)
     {
-        int error = 0;
-        uint length = sizeof(int);
-        return Libc.GetSockOpt(fd, Libc.SOL_SOCKET, 4 /* SO_ERROR */, &error, &length) == 0 ? error : Libc.LastErrno;
+        int failed = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out int error);
+        return failed != 0 ? failed : error;
     }
 
     /// <summary>

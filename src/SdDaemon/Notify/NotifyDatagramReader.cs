@@ -20,12 +20,13 @@ internal static unsafe class NotifyDatagramReader
     /// Receives one queued datagram into <paramref name="buffer"/> (at least <see cref="BufferSize"/>
     /// bytes) without waiting, EINTR retried, descriptors CLOEXEC: 0 with what arrived, or the errno
     /// (EAGAIN: nothing queued). Received descriptors are appended to <paramref name="fds"/>; the caller
-    /// owns them.
+    /// owns them, and the sender's pidfd (SCM_PIDFD, on a socket with SO_PASSPIDFD) in
+    /// <see cref="ReceivedDatagram.PidFd"/> too.
     /// </summary>
     public static int Receive(int fd, Span<byte> buffer, List<int> fds, out ReceivedDatagram datagram)
     {
         datagram = default;
-        int controlLength = Libc.CMsgSpace(sizeof(Libc.UCred)) + Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
+        int controlLength = Libc.CMsgSpace(sizeof(Libc.UCred)) + Libc.CMsgSpace(sizeof(int)) /* SCM_PIDFD */ + Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
         byte* control = stackalloc byte[controlLength];
         new Span<byte>(control, controlLength).Clear();
         nint received;
@@ -49,7 +50,7 @@ internal static unsafe class NotifyDatagramReader
             return Libc.LastErrno;
         }
 
-        int pid = 0;
+        int pid = 0, pidFd = -1;
         uint uid = uint.MaxValue, gid = uint.MaxValue;
         int alignedHeader = Libc.CMsgAlign(sizeof(Libc.CMsgHdr));
         for (int offset = 0; offset + alignedHeader <= (int)header.ControlLength;)
@@ -70,6 +71,10 @@ internal static unsafe class NotifyDatagramReader
                     fds.Add(((int*)payload)[i]);
                 }
             }
+            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_PIDFD && length >= alignedHeader + sizeof(int))
+            {
+                pidFd = *(int*)payload;
+            }
             else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_CREDENTIALS)
             {
                 var credentials = (Libc.UCred*)payload;
@@ -79,14 +84,14 @@ internal static unsafe class NotifyDatagramReader
             offset += Libc.CMsgAlign(length);
         }
 
-        datagram = new ReceivedDatagram((int)received, pid, uid, gid, header.Flags);
+        datagram = new ReceivedDatagram((int)received, pid, uid, gid, header.Flags) { PidFd = pidFd };
         return 0;
     }
 
     /// <summary>
-    /// The lines of a received datagram, or null with the reason the manager would drop it: control
-    /// data cut short, more than <see cref="Notification.MaxMessageBytes"/>, or what
-    /// <see cref="Split"/> refuses.
+    /// The lines of a received datagram, or null with the reason the manager would drop it (spec N-18,
+    /// in systemd 262's order): control data cut short, more than <see cref="Notification.MaxMessageBytes"/>,
+    /// no valid sender pid in SCM_CREDENTIALS, or what <see cref="Split"/> refuses.
     /// </summary>
     public static IReadOnlyList<string>? Lines(ReadOnlySpan<byte> buffer, ReceivedDatagram datagram, out string? dropReason)
     {
@@ -99,6 +104,13 @@ internal static unsafe class NotifyDatagramReader
         if (datagram.Length > Notification.MaxMessageBytes || (datagram.Flags & Libc.MSG_TRUNC) != 0)
         {
             dropReason = $"datagram of {datagram.Length} bytes is over {Notification.MaxMessageBytes}";
+            return null;
+        }
+
+        // A sender whose pid the receiver's pid namespace cannot name arrives with pid 0.
+        if (datagram.Pid <= 0)
+        {
+            dropReason = "no valid credentials (SCM_CREDENTIALS missing or pid 0)";
             return null;
         }
 
@@ -199,5 +211,9 @@ internal static unsafe class NotifyDatagramReader
 
 /// <summary>What <see cref="NotifyDatagramReader.Receive"/> got: the datagram's full length (it may
 /// exceed the buffer), the sender's credentials (pid 0 and uid/gid <see cref="uint.MaxValue"/> when none
-/// came) and recvmsg's flags (MSG_TRUNC, MSG_CTRUNC).</summary>
-internal readonly record struct ReceivedDatagram(int Length, int Pid, uint Uid, uint Gid, int Flags);
+/// came), recvmsg's flags (MSG_TRUNC, MSG_CTRUNC) and the sender's pidfd (-1 when none came).</summary>
+internal readonly record struct ReceivedDatagram(int Length, int Pid, uint Uid, uint Gid, int Flags)
+{
+    /// <summary>The sender's pidfd from SCM_PIDFD (owned by the caller), or -1.</summary>
+    public int PidFd { get; init; } = -1;
+}

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace SdDaemon;
 
 /// <summary>What became of a notification: the three answers libsystemd's sd_notify(3) gives.</summary>
@@ -58,9 +56,7 @@ public readonly struct NotifyResult : IEquatable<NotifyResult>
     public bool IsFailed => Outcome == NotifyOutcome.Failed;
 
     /// <summary>A description of the failure (what was wrong, and the errno's text); null unless failed.</summary>
-    public string? ErrorMessage => Outcome == NotifyOutcome.Failed
-        ? (_detail is null ? ErrnoText(Errno) : $"{_detail} ({ErrnoText(Errno)})")
-        : null;
+    public string? ErrorMessage => IsFailed ? Interop.Errno.Describe(_detail, Errno) : null;
 
     /// <summary>A failure with <paramref name="errno"/> and an optional explanation of what was wrong.</summary>
     public static NotifyResult Failure(int errno, string? detail = null) => new(NotifyOutcome.Failed, errno, detail);
@@ -91,20 +87,16 @@ public readonly struct NotifyResult : IEquatable<NotifyResult>
         NotifyOutcome.Sent => "sent",
         _ => $"failed: {ErrorMessage}",
     };
-
-    private static string ErrnoText(int errno) =>
-        $"errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}";
 }
 
 /// <summary>Thrown by <see cref="NotifyResult.ThrowIfFailed"/>.</summary>
-public sealed class NotifyException : IOException
+public sealed class NotifyException : SdDaemonException
 {
     /// <summary>Creates the exception for a failed <paramref name="result"/>.</summary>
     public NotifyException(NotifyResult result)
-        : base($"sd_notify failed: {result.ErrorMessage}")
+        : base($"sd_notify failed: {result.ErrorMessage}", result.Errno)
     {
         Result = result;
-        HResult = result.Errno;
     }
 
     /// <summary>The failed result.</summary>

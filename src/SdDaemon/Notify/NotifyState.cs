@@ -181,6 +181,23 @@ public sealed class NotifyState
         return new NotifyState("MAINPID", Decimal((ulong)pid));
     }
 
+    /// <summary><c>MAINPIDFDID=id</c> (systemd 257): the pidfd inode id of the process named by
+    /// <see cref="MainPid"/>, so that the manager refuses the change when that pid now belongs to another
+    /// process (spec N-17). Only read together with MAINPID=; older managers ignore it (spec N-8).
+    /// <see cref="Notification.SendMainPid(int, bool)"/> fills it in.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is 0 (no pidfd has it).</exception>
+    public static NotifyState MainPidFdId(ulong id)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(id);
+        return new NotifyState("MAINPIDFDID", Decimal(id));
+    }
+
+    /// <summary><c>MAINPIDFD=1</c> (systemd 257): the new main process is the one whose pidfd is the
+    /// only descriptor in <see cref="Notification.Files"/>; it takes precedence over MAINPID= (spec N-17).
+    /// Older managers ignore the key and close the pidfd. <see cref="Notification.SendMainPid(int, bool)"/>
+    /// sends it with a pidfd it opens.</summary>
+    public static NotifyState MainPidFd { get; } = new("MAINPIDFD", "1");
+
     /// <summary><c>WATCHDOG_USEC=n</c> (systemd 233): change the watchdog timeout at run time.
     /// <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/> disable it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative (other than infinite).</exception>
@@ -232,24 +249,9 @@ public sealed class NotifyState
         _ => throw new ArgumentOutOfRangeException(nameof(access), access, "Unknown NotifyAccess value."),
     });
 
-    /// <summary>A private assignment <c>X_KEY=value</c>; the manager ignores keys it does not know
-    /// (spec N-8), and private keys must start with <c>X_</c>.</summary>
-    /// <exception cref="ArgumentException">The key is not <c>X_</c> followed by <c>[A-Z0-9_]</c>, or the value is invalid.</exception>
-    public static NotifyState Custom(string key, string value)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(value);
-        if (!key.StartsWith("X_", StringComparison.Ordinal) || !IsValidKey(key))
-        {
-            throw new ArgumentException($"'{key}' is not a private notify key: it must start with X_ and contain only A-Z, 0-9 and _.", nameof(key));
-        }
-
-        ValidateValue(value, nameof(value));
-        return new NotifyState(key, value);
-    }
-
-    /// <summary>Any <c>KEY=VALUE</c> assignment, for keys this library has no typed form for yet.
-    /// The key must be <c>[A-Z0-9_]+</c>; the value obeys the same rules as every other value.</summary>
+    /// <summary>Any <c>KEY=VALUE</c> assignment, for keys this library has no typed form for yet, and for
+    /// private keys (<c>X_</c>...; the manager ignores keys it does not know, spec N-8). The key must be
+    /// <c>[A-Z0-9_]+</c>; the value obeys the same rules as every other value. The library's one raw form.</summary>
     /// <exception cref="ArgumentException">Invalid key or value.</exception>
     public static NotifyState Assignment(string key, string value)
     {
@@ -422,7 +424,7 @@ public sealed class NotifyState
     /// <paramref name="value"/> in decimal ASCII digits. Written out rather than ToString(CultureInfo.InvariantCulture):
     /// touching CultureInfo, even the invariant one, makes the runtime load ICU (libicuuc, libicui18n,
     /// 30 MB of libicudata) unless the app is built with InvariantGlobalization; in a NativeAOT daemon
-    /// that is most of its start-up time and memory. The notify send path touches no culture (spec N-17).
+    /// that is most of its start-up time and memory. The notify send path touches no culture (spec N-19).
     /// </summary>
     private static string Decimal(ulong value)
     {

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
@@ -53,7 +52,12 @@ public readonly struct WatchdogStatus : IEquatable<WatchdogStatus>
     public int Errno { get; }
 
     /// <summary>What was wrong, with the errno's text; null unless failed.</summary>
-    public string? ErrorMessage => IsFailed ? $"{_detail} (errno {Errno}: {Marshal.GetPInvokeErrorMessage(Errno)})" : null;
+    public string? ErrorMessage => IsFailed ? Interop.Errno.Describe(_detail, Errno) : null;
+
+    /// <summary>Throws <see cref="SdDaemonException"/> when a variable was malformed; returns this status otherwise.</summary>
+    /// <exception cref="SdDaemonException">The status is <see cref="WatchdogOutcome.Failed"/>.</exception>
+    public WatchdogStatus ThrowIfFailed() =>
+        IsFailed ? throw new SdDaemonException($"sd_watchdog_enabled failed: {ErrorMessage}", Errno) : this;
 
     /// <inheritdoc />
     public bool Equals(WatchdogStatus other) =>
@@ -139,20 +143,36 @@ public static class Watchdog
         WatchdogKeepAlive.Start(timeout, isHealthy, channel ?? NotifyChannel.Default);
 
     /// <summary>
-    /// <see cref="StartKeepAlive"/> with the timeout from the environment when <see cref="Check(bool)"/>
+    /// <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/> that sends through
+    /// <paramref name="send"/> instead of a channel: each WATCHDOG=1 ping, and
+    /// <see cref="WatchdogKeepAlive.ChangeTimeout"/>'s WATCHDOG_USEC=. For a notifier of your own (SdDaemon.Hosting passes its <c>ISdDaemonNotifier</c>).
+    /// </summary>
+    /// <param name="timeout">The watchdog timeout (from <see cref="Enabled"/>).</param>
+    /// <param name="isHealthy">See <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>.</param>
+    /// <param name="send">Called on the keep-alive thread for every ping. It should not wait long: a
+    /// result with errno 11 (EAGAIN) is tried again after 5, 10, 20... (at most 100) ms until the next
+    /// ping is due, and Dispose waits for a send in progress. An exception is recorded in
+    /// <see cref="WatchdogKeepAlive.LastResult"/> and the thread goes on.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    /// <exception cref="SdDaemonException">See <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>.</exception>
+    [SupportedOSPlatform("linux")]
+    public static WatchdogKeepAlive StartKeepAlive(TimeSpan timeout, Func<bool>? isHealthy, Func<Notification, NotifyResult> send)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        return WatchdogKeepAlive.Start(timeout, isHealthy, send);
+    }
+
+    /// <summary>
+    /// <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/> with the timeout from the environment when <see cref="Check(bool)"/>
     /// says enabled; null when disabled or malformed (nothing to keep alive). <c>using</c> accepts null.
     /// </summary>
-    /// <exception cref="SdDaemonException">See <see cref="StartKeepAlive"/>.</exception>
+    /// <exception cref="SdDaemonException">See <see cref="StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>.</exception>
     [SupportedOSPlatform("linux")]
     public static WatchdogKeepAlive? StartKeepAliveIfEnabled(Func<bool>? isHealthy = null, bool unsetEnvironment = false)
     {
         WatchdogStatus status = Check(unsetEnvironment);
         return status.IsEnabled ? StartKeepAlive(status.Timeout, isHealthy) : null;
     }
-
-    /// <summary><c>WATCHDOG=trigger</c> (systemd 243): the manager acts as if the watchdog had timed out.</summary>
-    [SupportedOSPlatform("linux")]
-    public static NotifyResult Trigger() => Notification.WatchdogTrigger.Send();
 
     /// <summary>The worker of <see cref="Check(bool)"/>.</summary>
     internal static WatchdogStatus Check(IEnvironmentSource environment, int ownPid, bool unsetEnvironment)

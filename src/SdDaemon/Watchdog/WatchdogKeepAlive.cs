@@ -7,7 +7,7 @@ namespace SdDaemon;
 /// Sends <c>WATCHDOG=1</c> every half of the watchdog timeout on its own dedicated thread (spec W-4;
 /// see <see href="https://www.freedesktop.org/software/systemd/man/sd_watchdog_enabled.html">sd_watchdog_enabled(3)</see>),
 /// so that a starved thread pool, a long GC pause of other threads or a blocked async continuation
-/// cannot get a healthy daemon killed. Made by <see cref="Watchdog.StartKeepAlive"/>.
+/// cannot get a healthy daemon killed. Made by <see cref="Watchdog.StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>.
 /// </summary>
 /// <remarks>
 /// <para>With a health check, a ping is sent only while it says healthy: a wedged daemon stops
@@ -34,7 +34,8 @@ public sealed class WatchdogKeepAlive : IDisposable
     private const int LongestRetryMilliseconds = 100;
 
     private readonly Func<bool>? _isHealthy;
-    private readonly NotifyChannel _channel;
+    private readonly Func<Notification, NotifyResult> _send;
+    private readonly Func<Notification, NotifyResult> _sendPing;
     private readonly Thread _thread;
     private readonly object _gate = new();
     private TimeSpan _timeout;
@@ -44,12 +45,15 @@ public sealed class WatchdogKeepAlive : IDisposable
     private long _skipped;
     private NotifyResult _lastResult;
 
-    internal WatchdogKeepAlive(TimeSpan timeout, Func<bool>? isHealthy, NotifyChannel channel)
+    // send: WATCHDOG_USEC=; sendPing: WATCHDOG=1, which a full queue should fail
+    // with EAGAIN at once (the ping loop retries where Dispose can wake it).
+    private WatchdogKeepAlive(TimeSpan timeout, Func<bool>? isHealthy, Func<Notification, NotifyResult> send, Func<Notification, NotifyResult> sendPing)
     {
         ValidateTimeout(timeout, nameof(timeout));
         _timeout = timeout;
         _isHealthy = isHealthy;
-        _channel = channel;
+        _send = send;
+        _sendPing = sendPing;
         _thread = new Thread(Run)
         {
             IsBackground = true,
@@ -118,7 +122,7 @@ public sealed class WatchdogKeepAlive : IDisposable
 
         // Sent outside the lock: a send may wait up to SendTimeout for room, and the ping thread
         // and the getters must not wait behind it.
-        NotifyResult result = _channel.Send(new Notification(NotifyState.WatchdogUsec(timeout)));
+        NotifyResult result = _send(new Notification(NotifyState.WatchdogUsec(timeout)));
         lock (_gate)
         {
             _timeout = timeout;
@@ -128,9 +132,6 @@ public sealed class WatchdogKeepAlive : IDisposable
 
         return result;
     }
-
-    /// <summary><c>WATCHDOG=trigger</c> (systemd 243): tell the manager to act as if the watchdog had timed out, now.</summary>
-    public NotifyResult Trigger() => _channel.Send(Notification.WatchdogTrigger);
 
     /// <summary>Stops the keep-alive thread and waits for it to end.</summary>
     public void Dispose()
@@ -158,17 +159,24 @@ public sealed class WatchdogKeepAlive : IDisposable
             : TimeSpan.FromTicks(Math.Max(timeout.Ticks / 2, MinimumInterval.Ticks));
 
     /// <summary>
-    /// Starts a keep-alive (<see cref="Watchdog.StartKeepAlive"/>). Starting its thread fails in two ways
+    /// Starts a keep-alive (<see cref="Watchdog.StartKeepAlive(TimeSpan, Func{bool}?, NotifyChannel?)"/>). Starting its thread fails in two ways
     /// the runtime does not name: pthread_create failing is reported as OutOfMemoryException, and without
     /// a free descriptor, loading an assembly the new code needs (the System.Threading.Thread facade, on
     /// first use) is a FileNotFoundException. Either becomes an <see cref="SdDaemonException"/> that says
     /// what ran out (no ThreadStartException here: naming it would itself need that facade).
     /// </summary>
-    internal static WatchdogKeepAlive Start(TimeSpan timeout, Func<bool>? isHealthy, NotifyChannel channel)
+    internal static WatchdogKeepAlive Start(TimeSpan timeout, Func<bool>? isHealthy, NotifyChannel channel) =>
+        Start(timeout, isHealthy, notification => channel.Send(notification), channel.SendWithoutWaiting);
+
+    /// <summary>A keep-alive that sends through <paramref name="send"/> (<see cref="Watchdog.StartKeepAlive(TimeSpan, Func{bool}?, Func{Notification, NotifyResult})"/>).</summary>
+    internal static WatchdogKeepAlive Start(TimeSpan timeout, Func<bool>? isHealthy, Func<Notification, NotifyResult> send) =>
+        Start(timeout, isHealthy, send, send);
+
+    private static WatchdogKeepAlive Start(TimeSpan timeout, Func<bool>? isHealthy, Func<Notification, NotifyResult> send, Func<Notification, NotifyResult> sendPing)
     {
         try
         {
-            return new WatchdogKeepAlive(timeout, isHealthy, channel);
+            return new WatchdogKeepAlive(timeout, isHealthy, send, sendPing);
         }
         catch (Exception e) when (e is OutOfMemoryException or FileNotFoundException or FileLoadException)
         {
@@ -254,23 +262,27 @@ public sealed class WatchdogKeepAlive : IDisposable
         }
     }
 
-    /// <summary>One ping, if healthy: sent at once, and on a full queue tried again until it gets
-    /// through or <paramref name="due"/> (see the remarks on the class). Called with the lock held;
-    /// the health check and the sends run outside it.</summary>
-    private void PingIfHealthy(long due)
+    /// <summary>Runs <paramref name="work"/> (a user's health check, a send) without the lock that the caller
+    /// holds, so that Dispose and ChangeTimeout never wait for it.</summary>
+    private T Unlocked<T>(Func<T> work)
     {
         Monitor.Exit(_gate);
-        bool healthy;
         try
         {
-            healthy = IsHealthy();
+            return work();
         }
         finally
         {
             Monitor.Enter(_gate);
         }
+    }
 
-        if (!healthy)
+    /// <summary>One ping, if healthy: sent at once, and on a full queue tried again until it gets
+    /// through or <paramref name="due"/> (see the remarks on the class). Called with the lock held;
+    /// the health check and the sends run outside it.</summary>
+    private void PingIfHealthy(long due)
+    {
+        if (!Unlocked(IsHealthy))
         {
             Interlocked.Increment(ref _skipped);
             return;
@@ -279,17 +291,7 @@ public sealed class WatchdogKeepAlive : IDisposable
         int retry = FirstRetryMilliseconds;
         while (!_stopping && !_wake)
         {
-            Monitor.Exit(_gate);
-            NotifyResult result;
-            try
-            {
-                result = SendPing();
-            }
-            finally
-            {
-                Monitor.Enter(_gate);
-            }
-
+            NotifyResult result = Unlocked(SendPing);
             _lastResult = result;
             if (result.IsSent)
             {
@@ -324,13 +326,14 @@ public sealed class WatchdogKeepAlive : IDisposable
     {
         try
         {
-            return _channel.SendWithoutWaiting(Notification.Watchdog);
+            return _sendPing(Notification.Watchdog);
         }
         catch (ObjectDisposedException)
         {
-            // The channel was disposed before this keep-alive (for example `using` declarations in
-            // the reverse order). An exception here would end the process (an unhandled exception on
-            // a dedicated thread); record it and keep going until Dispose, pinging nothing.
+            // The channel (or the notifier sending for us) was disposed before this keep-alive (for
+            // example `using` declarations in the reverse order). An exception here would end the
+            // process (an unhandled exception on a dedicated thread); record it and keep going until
+            // Dispose, pinging nothing.
             return NotifyResult.Failure(Errno.EBADF, "the notify channel was disposed before the watchdog keep-alive");
         }
         catch (Exception e)

@@ -179,7 +179,7 @@ public sealed partial class DaemonizationFaultTests : IDisposable
         ProcessResult status = ProcessRunner.Run("/usr/bin/setpriv",
             ["--reuid=65534", "--regid=65534", "--clear-groups", TestDaemon.DotnetPath, ClassicDaemon.DllPath, "--status", "--pidfile", PidFile],
             new Dictionary<string, string?> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" });
-        Assert.Equal((4, $"cannot tell whether a daemon runs: cannot open PID file '{PidFile}': Permission denied (errno 13)\n"), (status.ExitCode, status.Stderr));
+        Assert.Equal((4, $"cannot tell whether a daemon runs: cannot open PID file '{PidFile}' (errno 13: Permission denied)\n"), (status.ExitCode, status.Stderr));
     }
 
     private static string Read(string path)

@@ -80,6 +80,35 @@ public abstract class RealManagerWatchdogTests(IRealManager manager)
     }
 
     [RealManagerFact]
+    public void W7_ChangeTimeout_at_run_time_is_what_the_manager_enforces_and_the_keep_alive_pings_at_half_of_it()
+    {
+        manager.EnsureRunning();
+        string unit = TestDaemon.UniqueUnit("wd-change");
+        string output = Path.Combine(manager.CreateSharedDirectory("sdd-wdchange-"), "out");
+        try
+        {
+            // WatchdogSec=1s, then WATCHDOG_USEC=6 s: the keep-alive pings every 3 s from then on, which
+            // the manager would punish (a restart within 1 s of the last ping) had it not taken the change.
+            manager.SystemdRun(["--unit", unit, "-p", "Type=notify", "-p", "NotifyAccess=main",
+                    "-p", "WatchdogSec=1", "-p", "Restart=on-failure", "-p", "RestartSec=100ms", "-p", "TimeoutAbortSec=1s",
+                    "-p", $"StandardOutput=append:{output}",
+                    .. TestDaemon.Command("ready", "watchdog", "watchdog-change=6000", "status=changed", "wait")])
+                .EnsureSuccess("systemd-run");
+            Assert.Equal("changed", manager.WaitForProperty(unit, "StatusText", "changed", Patience));
+            Assert.Equal("6s", manager.Property(unit, "WatchdogUSec"));
+            string pid = manager.Property(unit, "MainPID");
+            Thread.Sleep(TimeSpan.FromSeconds(8));
+            Dictionary<string, string> state = manager.Show(unit, "ActiveState", "NRestarts", "MainPID", "Result");
+            Assert.Equal(("active", "0", pid, "success"), (state["ActiveState"], state["NRestarts"], state["MainPID"], state["Result"]));
+            Assert.Contains("watchdog-change: sent timeout=00:00:06 interval=00:00:03\n", File.ReadAllText(output), StringComparison.Ordinal);
+        }
+        finally
+        {
+            manager.Cleanup(unit);
+        }
+    }
+
+    [RealManagerFact]
     public void W4_WATCHDOG_trigger_fails_the_service_at_once()
     {
         manager.EnsureRunning();

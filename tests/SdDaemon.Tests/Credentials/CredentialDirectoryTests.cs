@@ -28,7 +28,7 @@ public sealed partial class CredentialDirectoryTests : IDisposable
     }
 
     [Theory]
-    [InlineData("missing", "No such file or directory (errno 2)")]
+    [InlineData("missing", "cannot be used (errno 2: No such file or directory)")]
     [InlineData("file", "is not a directory")]
     [InlineData("relative", "is not an absolute path")]
     public void C1_a_CREDENTIALS_DIRECTORY_that_is_no_directory_is_a_clear_error(string kind, string expected)

@@ -220,11 +220,11 @@ public sealed class SpawnEnvironmentTests
     {
         int session = Interop.Libc.GetSid(0);
         int other = Environment.ProcessId;
-        Assert.Equal(session != other, Daemon.IsEarlyDaemonMessage(other, session, 0));
-        Assert.False(Daemon.IsEarlyDaemonMessage(other, session, Daemon.MaxEarlyMessages));
-        Assert.False(Daemon.IsEarlyDaemonMessage(other, session + 1, 0)); // another session
-        Assert.False(Daemon.IsEarlyDaemonMessage(0, session, 0));        // no credentials
-        Assert.Equal(64, Daemon.MaxEarlyMessages);
+        Assert.Equal(session != other, StartWatcher.IsEarlyDaemonMessage(other, session, 0));
+        Assert.False(StartWatcher.IsEarlyDaemonMessage(other, session, StartWatcher.MaxEarlyMessages));
+        Assert.False(StartWatcher.IsEarlyDaemonMessage(other, session + 1, 0)); // another session
+        Assert.False(StartWatcher.IsEarlyDaemonMessage(0, session, 0));        // no credentials
+        Assert.Equal(64, StartWatcher.MaxEarlyMessages);
     }
 
     [Theory]
@@ -440,7 +440,7 @@ public sealed class PidFileTests : IDisposable
         File.CreateSymbolicLink(PathName, Path.Combine(_directory, "target"));
         IOException e = Assert.Throws<IOException>(() => DaemonControl.TryFindRunning(PathName, out _, out _));
         Assert.Equal($"cannot tell whether a daemon runs: PID file '{PathName}' is a symbolic link: refusing to follow it.", e.Message);
-        Assert.Equal(Interop.Libc.ELOOP, e.HResult);
+        Assert.Equal(Interop.Errno.ELOOP, e.HResult);
     }
 
     [Fact]
@@ -538,5 +538,38 @@ public sealed class PidFileTests : IDisposable
         using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, arguments))!;
         process.WaitForExit();
         return process.ExitCode;
+    }
+}
+
+public sealed class ChildProcessTests
+{
+    [Fact]
+    public void A_spawned_child_is_reaped_with_its_exit_code_or_its_signal()
+    {
+        // The spawn and wait helpers the launcher and ActivationLauncher share, on real children.
+        Assert.Equal((true, 3, 0, 3, "exit status 3"), Run("exit 3"));
+        Assert.Equal((false, 0, 9, 137, "killed by signal 9"), Run("kill -9 $$"));
+        Assert.Equal(-1, Interop.ChildProcess.Wait(1, block: false, out _)); // not our child (ECHILD)
+    }
+
+    [Fact]
+    public void A_program_that_cannot_be_spawned_fails_with_its_errno()
+    {
+        using var spawn = new Interop.ProcessSpawn();
+        IOException e = Assert.Throws<IOException>(() => spawn.Start("/nonexistent/program", [Interop.Libc.Utf8Z("program")], new Dictionary<string, string>(), "the program"));
+        Assert.Equal("posix_spawn(the program) failed (errno 2: No such file or directory)", e.Message);
+        Assert.Equal(2, e.HResult);
+    }
+
+    private static (bool Exited, int ExitCode, int Signal, int ShellExitCode, string Text) Run(string script)
+    {
+        int pid;
+        using (var spawn = new Interop.ProcessSpawn())
+        {
+            pid = spawn.Start("/bin/sh", [.. new[] { "/bin/sh", "-c", script }.Select(Interop.Libc.Utf8Z)], new Dictionary<string, string>(), "sh");
+        }
+
+        Assert.Equal(pid, Interop.ChildProcess.Wait(pid, block: true, out Interop.WaitStatus status));
+        return (status.Exited, status.Exited ? status.ExitCode : 0, status.Signal, status.ShellExitCode, status.ToString());
     }
 }

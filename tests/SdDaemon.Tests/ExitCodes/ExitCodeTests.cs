@@ -60,4 +60,17 @@ public sealed class ExitCodeTests
         Assert.Equal("<2>second line", lines[1]);
         Assert.EndsWith("\n", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_unhandled_exception_report_escapes_control_characters_and_splits_at_LineMax_like_every_stream_record()
+    {
+        // Spec J-1. The report had its own <N> encoder: an ESC went to the terminal raw, and a 60,000-byte message
+        // left as one line that journald would cut into a second record without a priority.
+        string text = SdDaemon.UnhandledExceptionExit.Format(new InvalidOperationException("red \u001b[31m" + new string('x', 60_000)));
+        string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("<2>Unhandled exception, exiting with 70: System.InvalidOperationException: red \\x1b[31mxxx", lines[0], StringComparison.Ordinal);
+        Assert.Equal(49_152 - 1, System.Text.Encoding.UTF8.GetByteCount(lines[0])); // with its newline, the record is LineMax long
+        Assert.StartsWith("<2>xxx", lines[1], StringComparison.Ordinal);
+        Assert.All(lines, l => Assert.StartsWith("<2>", l, StringComparison.Ordinal));
+    }
 }

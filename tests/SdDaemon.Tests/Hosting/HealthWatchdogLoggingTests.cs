@@ -14,7 +14,9 @@ public sealed class HealthWatchdogLoggingTests
 
         // WatchdogSec=0.2: a check every 100 ms; the first 8 say Unhealthy, the rest Healthy.
         (int exitCode, string output) = TestDaemonChild.Run(
-            new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = manager.NotifySocket, ["WATCHDOG_USEC"] = "200000" },
+            // Without INVOCATION_ID and JOURNAL_STREAM (a test runner started by systemd has them), or
+            // AddSdDaemon would replace the console provider whose lines this test reads.
+            new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = manager.NotifySocket, ["WATCHDOG_USEC"] = "200000", ["INVOCATION_ID"] = null, ["JOURNAL_STREAM"] = null },
             "host-health=8:3000");
         Assert.True(exitCode == 0, output);
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);

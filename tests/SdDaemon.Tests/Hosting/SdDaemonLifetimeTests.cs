@@ -184,7 +184,7 @@ public sealed class SdDaemonLifetimeTests : IDisposable
         try
         {
             Environment.SetEnvironmentVariable("NOTIFY_SOCKET", _receiver.NotifySocket);
-            using var notifier = new SdDaemonNotifier(hideFromChildren: true);
+            using var notifier = new SdDaemonNotifier(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), hideFromChildren: true);
             Assert.Null(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"));
             Assert.True(notifier.IsUnderManager);
             Assert.True(notifier.SetStatus("still reaching the manager").IsSent);

@@ -251,13 +251,15 @@ public sealed class JournalNativeTests
         using var receiver = new JournalReceiver();
         using var writer = JournalNativeWriter.Create(receiver.SocketPath);
         var seen = new HashSet<string>();
-        Task receiving = Task.Run(() =>
+        // A thread of its own: on a pool thread the receiver could wait behind Parallel.For's senders, which
+        // block on the full queue until their send timeout (seen on a loaded 2-core machine).
+        Task receiving = Task.Factory.StartNew(() =>
         {
             for (int i = 0; i < 200; i++)
             {
                 seen.Add(NativeEntry.ToDictionary(NativeEntry.Parse(receiver.Receive().Data))["MESSAGE"]);
             }
-        });
+        }, TaskCreationOptions.LongRunning);
         Parallel.For(0, 4, t =>
         {
             using var entry = new JournalEntry();

@@ -48,7 +48,7 @@ public sealed class MemoryPressureWatchTests : IDisposable
     [InlineData("relative/memory.pressure", null, 74, "is not a normalized absolute path")]
     [InlineData("/sys/fs/cgroup/../memory.pressure", null, 74, "is not a normalized absolute path")]
     [InlineData("//sys/memory.pressure", null, 74, "is not a normalized absolute path")]
-    [InlineData("/nonexistent/sdd/memory.pressure", null, 2, "/nonexistent/sdd/memory.pressure cannot be used: No such file or directory")]
+    [InlineData("/nonexistent/sdd/memory.pressure", null, 2, "/nonexistent/sdd/memory.pressure cannot be used (errno 2: No such file or directory)")]
     [InlineData("DIR", null, 21, "is a directory")]
     [InlineData("FILE", null, 25, "is a regular file outside /proc and the cgroup file system")]
     [InlineData("/proc/pressure/memory", "not base64!", 22, "MEMORY_PRESSURE_WRITE is not base64")]

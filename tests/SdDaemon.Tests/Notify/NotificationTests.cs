@@ -67,23 +67,6 @@ public sealed class NotificationTests
     public void Empty_messages_are_rejected()
     {
         Assert.Throws<ArgumentException>(() => new Notification());
-        Assert.Throws<ArgumentException>(() => Notification.FromText(""));
-    }
-
-    [Theory]
-    [InlineData("READY=1\rSTATUS=x")]
-    [InlineData("READY=1\0")]
-    [InlineData("STATUS=x\\")]
-    [InlineData("READY=1\nBARRIER=1")]
-    public void FromText_rejects_what_the_manager_would_drop_or_misread(string text)
-    {
-        Assert.Throws<ArgumentException>(() => Notification.FromText(text));
-    }
-
-    [Fact]
-    public void FromText_keeps_the_text_exactly()
-    {
-        Assert.Equal(Encoding.UTF8.GetBytes("READY=1\nX_CUSTOM=ä"), Notification.FromText("READY=1\nX_CUSTOM=ä").Payload);
     }
 
     [Fact]

@@ -225,6 +225,48 @@ public sealed class NotifyChannelTests : IDisposable
     }
 
     [Fact]
+    public void N17_SendMainPid_is_MAINPID_MAINPIDFDID_and_MAINPIDFD_with_one_pidfd_of_that_process()
+    {
+        using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sleep", "30") { UseShellExecute = false })!;
+        try
+        {
+            Assert.Equal(NotifyResult.Sent, _channel.SendMainPid(child.Id));
+            using NotifyMessage m = _receiver.Receive(Wait)!;
+            SafeFileHandle pidFd = Assert.Single(m.Files);
+            // The id sent is the inode of the pidfd that came with it, and that pidfd is the child's.
+            Assert.Equal(0, Libc.PidFdInodeId((int)pidFd.DangerousGetHandle(), out ulong id));
+            Assert.Equal($"MAINPID={child.Id}\nMAINPIDFDID={id}\nMAINPIDFD=1", m.Text);
+            Assert.Contains($"Pid:\t{child.Id}", File.ReadAllLines($"/proc/self/fdinfo/{pidFd.DangerousGetHandle()}"));
+            Assert.Equal(Environment.ProcessId, m.Pid);
+        }
+        finally
+        {
+            child.Kill();
+        }
+    }
+
+    [Fact]
+    public void N17_SendMainPid_of_a_process_that_does_not_exist_fails_with_ESRCH_and_sends_nothing()
+    {
+        using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+        int pid = child.Id;
+        child.WaitForExit();
+        NotifyResult result = _channel.SendMainPid(pid);
+        Assert.Equal((NotifyOutcome.Failed, Errno.ESRCH), (result.Outcome, result.Errno));
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Fact]
+    public void N17_MAINPIDFD_needs_exactly_one_descriptor_and_MAINPIDFDID_needs_MAINPID()
+    {
+        Assert.Throws<ArgumentException>(() => _channel.Send(new Notification(NotifyState.MainPidFd)));
+        Assert.Throws<ArgumentException>(() => new Notification(NotifyState.MainPidFdId(5)));
+        Assert.Throws<ArgumentException>(() => new Notification(NotifyState.MainPidFd, NotifyState.FdStore));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NotifyState.MainPidFdId(0));
+        Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Fact]
     public void N14_barrier_is_BARRIER_1_alone_with_one_fd_and_returns_when_the_receiver_closes_it()
     {
         _receiver.AcknowledgeBarriers = false;
@@ -304,7 +346,7 @@ public sealed class NotifyChannelTests : IDisposable
         {
             for (int i = 0; i < perThread; i++)
             {
-                Assert.Equal(NotifyResult.Sent, _channel.Send(new Notification(NotifyState.Custom("X_SEQ", $"{thread}-{i}"), NotifyState.Status($"thread {thread} message {i}"))));
+                Assert.Equal(NotifyResult.Sent, _channel.Send(new Notification(NotifyState.Assignment("X_SEQ", $"{thread}-{i}"), NotifyState.Status($"thread {thread} message {i}"))));
             }
         });
         Assert.True(reader.Wait(TimeSpan.FromSeconds(30)));

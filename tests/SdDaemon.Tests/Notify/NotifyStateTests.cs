@@ -47,14 +47,14 @@ public sealed class NotifyStateTests
         Assert.Equal("RESTART_RESET=1", NotifyState.RestartReset.ToString());
         Assert.Equal("VARLINKERROR=org.varlink.service.InvalidParameter", NotifyState.VarlinkError("org.varlink.service.InvalidParameter").ToString());
         Assert.Equal("VARLINKERROR=io.systemd-x.Unit9.NoSuchUnit2", NotifyState.VarlinkError("io.systemd-x.Unit9.NoSuchUnit2").ToString());
-        Assert.Equal("X_APP_PHASE=migrating", NotifyState.Custom("X_APP_PHASE", "migrating").ToString());
+        Assert.Equal("X_APP_PHASE=migrating", NotifyState.Assignment("X_APP_PHASE", "migrating").ToString());
         Assert.Equal(Encoding.UTF8.GetBytes("STATUS=ünïcödé ✓"), NotifyState.Status("ünïcödé ✓").Utf8);
     }
 
     [Fact]
-    public void N17_numbers_are_written_in_ASCII_digits_from_0_to_ulong_MaxValue()
+    public void N19_numbers_are_written_in_ASCII_digits_from_0_to_ulong_MaxValue()
     {
-        // The send path formats numbers itself, never through a culture (spec N-17): every digit
+        // The send path formats numbers itself, never through a culture (spec N-19): every digit
         // count and both ends of each parameter's range.
         ulong power = 1; // 10^(digits - 1)
         for (int digits = 1; digits <= 20; digits++, power *= 10)
@@ -173,8 +173,8 @@ public sealed class NotifyStateTests
         Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example.Bad_Name"));
         Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example.Bad\nName"));
         Assert.Throws<ArgumentException>(() => NotifyState.VarlinkError("org.example." + new string('E', 250)));
-        Assert.Throws<ArgumentException>(() => NotifyState.Custom("APP_PHASE", "x"));
-        Assert.Throws<ArgumentException>(() => NotifyState.Custom("X_lower", "x"));
+        Assert.Throws<ArgumentException>(() => NotifyState.Assignment("X_lower", "x"));
+        Assert.Throws<ArgumentException>(() => NotifyState.Assignment("X_A", "1\nREADY=1"));
         Assert.Throws<ArgumentException>(() => NotifyState.Assignment("BARRIER", "1"));
         Assert.Throws<ArgumentException>(() => NotifyState.Assignment("", "1"));
         Assert.Equal("RESTART_RESET=1", NotifyState.Assignment("RESTART_RESET", "1").ToString());

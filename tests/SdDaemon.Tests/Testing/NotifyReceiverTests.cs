@@ -95,4 +95,28 @@ public sealed class NotifyReceiverTests : IDisposable
         var e = Assert.Throws<TimeoutException>(() => _receiver.WaitFor("STOPPING", "1", TimeSpan.FromMilliseconds(100)));
         Assert.Contains("STATUS=starting", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void N18_every_message_comes_with_the_senders_pidfd_on_this_kernel()
+    {
+        Assert.True(_receiver.PassesPidFd);
+        NotifyMessage m = SendRaw("READY=1");
+        Assert.NotNull(m.SenderPidFd);
+        string[] info = File.ReadAllLines($"/proc/self/fdinfo/{m.SenderPidFd!.DangerousGetHandle()}");
+        Assert.Contains($"Pid:\t{Environment.ProcessId}", info);
+        Assert.Equal(Environment.ProcessId, m.Pid);
+        m.Dispose();
+        Assert.True(m.SenderPidFd.IsClosed);
+    }
+
+    [Fact]
+    public void N18_a_datagram_without_a_valid_sender_pid_is_dropped_before_its_text_is_read()
+    {
+        // Pid 0 is what a receiver gets from a sender its pid namespace cannot name (systemd 262:
+        // "lacking valid credential information"); no credentials at all read as pid 0 too.
+        Assert.Null(NotifyDatagramReader.Lines("READY=1"u8, new ReceivedDatagram(7, 0, 0, 0, 0), out string? reason));
+        Assert.Equal("no valid credentials (SCM_CREDENTIALS missing or pid 0)", reason);
+        Assert.Equal(["READY=1"], NotifyDatagramReader.Lines("READY=1"u8, new ReceivedDatagram(7, 42, 0, 0, 0), out reason));
+        Assert.Null(reason);
+    }
 }

@@ -56,6 +56,33 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     }
 
     [Fact]
+    public void W4_with_a_send_delegate_pings_and_timeout_changes_go_through_it()
+    {
+        var sent = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int busy = 2; // the first two pings find the queue full: retried, not skipped
+        WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), null, notification =>
+        {
+            if (notification.Text == "WATCHDOG=1" && Interlocked.Decrement(ref busy) >= 0)
+            {
+                return NotifyResult.Failure(11, "queue full");
+            }
+
+            sent.Enqueue(notification.Text);
+            return NotifyResult.Sent;
+        });
+        using (keeper)
+        {
+            Assert.True(SpinWait.SpinUntil(() => keeper.PingCount == 1, TimeSpan.FromSeconds(5)));
+            Assert.True(keeper.ChangeTimeout(TimeSpan.FromSeconds(20)).IsSent);
+        }
+
+        // A timeout change wakes the thread, which pings again at once: somewhere after the change.
+        Assert.Equal("WATCHDOG=1", sent.First());
+        Assert.Equal(["WATCHDOG_USEC=20000000"], sent.Where(t => t != "WATCHDOG=1"));
+        Assert.Null(_receiver.Receive(TimeSpan.Zero)); // nothing went to NOTIFY_SOCKET's channel
+    }
+
+    [Fact]
     public void W4_a_slow_health_check_does_not_stretch_the_gap_between_pings()
     {
         // The next ping is due one interval after the previous one began: a 150 ms health check
@@ -151,7 +178,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     public void W4_trigger_sends_WATCHDOG_trigger()
     {
         using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(30), channel: _channel);
-        Assert.True(keeper.Trigger().IsSent);
+        Assert.True(_channel.Send(Notification.WatchdogTrigger).IsSent);
         _receiver.WaitFor("WATCHDOG", "trigger", TimeSpan.FromSeconds(2));
     }
 

@@ -1,4 +1,4 @@
-namespace SdDaemon.Logging.Internal;
+namespace SdDaemon.Text;
 
 /// <summary>
 /// The one place that turns text into stream records (spec J-1): every line gets its own
@@ -11,6 +11,9 @@ internal static class LineEncoder
 {
     /// <summary>Bytes a line needs around its text: <c>&lt;N&gt;</c> and the newline.</summary>
     public const int PrefixedOverhead = 4;
+
+    /// <summary>journald's default <c>LineMax=</c> (48 KiB, journald.conf(5)).</summary>
+    public const int DefaultLineMax = 48 * 1024;
 
     /// <summary>The smallest LineMax accepted: room for the prefix and one escaped character.</summary>
     public const int MinimumLineMax = 16;
@@ -155,18 +158,21 @@ internal static class LineEncoder
         }
     }
 
+    /// <summary>The length of the UTF-8 sequence that <paramref name="lead"/> starts (2 to 4), or 1 for an
+    /// ASCII byte and for a byte that starts no well-formed sequence (a continuation byte, C0, C1, F5-FF).</summary>
+    public static int LeadLength(byte lead) => lead switch
+    {
+        >= 0xc2 and <= 0xdf => 2,
+        >= 0xe0 and <= 0xef => 3,
+        >= 0xf0 and <= 0xf4 => 4,
+        _ => 1,
+    };
+
     /// <summary>The length of the UTF-8 sequence starting at text[0]; 1 for a stray or invalid byte,
     /// so that a split never lands inside a well-formed character.</summary>
     private static int SequenceLength(ReadOnlySpan<byte> text)
     {
-        byte lead = text[0];
-        int length = lead switch
-        {
-            >= 0xc2 and <= 0xdf => 2,
-            >= 0xe0 and <= 0xef => 3,
-            >= 0xf0 and <= 0xf4 => 4,
-            _ => 1,
-        };
+        int length = LeadLength(text[0]);
         if (length > text.Length)
         {
             return 1;

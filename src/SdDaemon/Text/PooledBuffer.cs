@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace SdDaemon.Logging.Internal;
+namespace SdDaemon.Text;
 
 /// <summary>A growable byte buffer on <see cref="ArrayPool{T}.Shared"/>; not thread-safe.</summary>
 internal sealed class PooledBuffer : IDisposable
