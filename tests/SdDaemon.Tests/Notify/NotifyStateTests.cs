@@ -75,6 +75,8 @@ public sealed class NotifyStateTests
         Assert.Equal("MAINPID=1", NotifyState.MainPid(1).ToString());
         Assert.Equal("MAINPID=2147483647", NotifyState.MainPid(int.MaxValue).ToString());
         Assert.Equal("EXTEND_TIMEOUT_USEC=922337203685477581", NotifyState.ExtendTimeout(TimeSpan.MaxValue).ToString());
+        Assert.Equal("MAINPIDFDID=1", NotifyState.MainPidFdId(1).ToString());
+        Assert.Equal("MAINPIDFDID=18446744073709551615", NotifyState.MainPidFdId(ulong.MaxValue).ToString());
     }
 
     [Fact]
