@@ -47,7 +47,7 @@ Notification.Status("starting: step 1 of 2").Send();
 new Notification(NotifyState.ExtendTimeout(TimeSpan.FromSeconds(5)), NotifyState.MainPid(Environment.ProcessId)).Send();
 new Notification(NotifyState.WatchdogUsec(TimeSpan.FromSeconds(30)), NotifyState.Errno(5), NotifyState.ExitStatus(3)).Send();
 Notification.Reloading().Send();
-Notification.FromText("READY=1\nSTATUS=reloaded").Send();
+new Notification(NotifyState.Ready, NotifyState.Status("reloaded")).Send();
 using WatchdogKeepAlive? keepAlive = Watchdog.StartKeepAliveIfEnabled(unsetEnvironment: true);
 Notification.Status("holding").Send();
 Thread.Sleep(Timeout.Infinite);
