@@ -267,7 +267,10 @@ internal static unsafe partial class Libc
 internal static unsafe partial class Libc
 {
     /// <summary>glibc 2.34+: close every descriptor from <paramref name="from"/> up in the child (close_range), also those above RLIMIT_NOFILE.</summary>
-    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+    /// <remarks>Bound at the first call, from <c>libc.so.6</c> rather than <see cref="Lib"/>: under NativeAOT the
+    /// package binds "libc" at link time (buildTransitive/SdDaemon.targets), which would make an app that
+    /// daemonizes fail to link against an older glibc instead of falling back (EntryPointNotFoundException).</remarks>
+    [LibraryImport(LazyLib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
     public static partial int SpawnFileActionsAddCloseFrom(void* fileActions, int from);
 }
 

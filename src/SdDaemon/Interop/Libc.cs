@@ -11,6 +11,10 @@ internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
 
+    /// <summary>The same libc under another name, for functions that an older glibc lacks: NativeAOT's
+    /// DirectPInvoke of "libc" does not cover it, so they stay bound at their first call.</summary>
+    private const string LazyLib = "libc.so.6";
+
     // socket(2) domains, types and flags (Linux, asm-generic values).
     public const int AF_UNIX = 1;
     public const int AF_INET = 2;

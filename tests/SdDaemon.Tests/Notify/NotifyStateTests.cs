@@ -52,6 +52,34 @@ public sealed class NotifyStateTests
     }
 
     [Fact]
+    public void N19_numbers_are_written_in_ASCII_digits_from_0_to_ulong_MaxValue()
+    {
+        // The send path formats numbers itself, never through a culture (spec N-19): every digit
+        // count and both ends of each parameter's range.
+        ulong power = 1; // 10^(digits - 1)
+        for (int digits = 1; digits <= 20; digits++, power *= 10)
+        {
+            Assert.Equal("MONOTONIC_USEC=1" + new string('0', digits - 1), NotifyState.MonotonicUsec(power).ToString());
+            if (digits < 20)
+            {
+                Assert.Equal("MONOTONIC_USEC=" + new string('9', digits), NotifyState.MonotonicUsec((power * 10) - 1).ToString());
+            }
+        }
+
+        Assert.Equal("MONOTONIC_USEC=0", NotifyState.MonotonicUsec(0).ToString());
+        Assert.Equal("MONOTONIC_USEC=18446744073709551615", NotifyState.MonotonicUsec(ulong.MaxValue).ToString());
+        Assert.Equal("ERRNO=0", NotifyState.Errno(0).ToString());
+        Assert.Equal("ERRNO=2147483647", NotifyState.Errno(int.MaxValue).ToString());
+        Assert.Equal("EXIT_STATUS=0", NotifyState.ExitStatus(0).ToString());
+        Assert.Equal("EXIT_STATUS=255", NotifyState.ExitStatus(255).ToString());
+        Assert.Equal("MAINPID=1", NotifyState.MainPid(1).ToString());
+        Assert.Equal("MAINPID=2147483647", NotifyState.MainPid(int.MaxValue).ToString());
+        Assert.Equal("EXTEND_TIMEOUT_USEC=922337203685477581", NotifyState.ExtendTimeout(TimeSpan.MaxValue).ToString());
+        Assert.Equal("MAINPIDFDID=1", NotifyState.MainPidFdId(1).ToString());
+        Assert.Equal("MAINPIDFDID=18446744073709551615", NotifyState.MainPidFdId(ulong.MaxValue).ToString());
+    }
+
+    [Fact]
     public void MonotonicUsec_reads_CLOCK_MONOTONIC_in_microseconds()
     {
         // Stopwatch reads CLOCK_MONOTONIC in nanoseconds on Linux.
