@@ -73,7 +73,6 @@ internal sealed class SdDaemonSockets : ISdDaemonSockets
 
     /// <summary>Spec FS-3: other passed numbers for the same socket (a socket unit's listener that an older
     /// instance also stored) would stay open, unused, for the life of the process: close them.</summary>
-    [SupportedOSPlatform("linux")]
     private void CloseDuplicatesOf(ListenFd taken)
     {
         foreach (ListenFd other in Passed)

@@ -19,7 +19,11 @@ public sealed class ServiceUnit : IDisposable
     private const string ServiceInterface = "org.freedesktop.systemd1.Service";
     private readonly DBusConnection _connection;
     private readonly List<IDisposable> _watches = [];
+
+    // Signals are handled one at a time, in order; each merges into the last snapshot.
+    private readonly SemaphoreSlim _raising = new(1, 1);
     private EventHandler<UnitProperties>? _changed;
+    private UnitProperties? _last;
 
     private ServiceUnit(DBusConnection connection, string path)
     {
@@ -68,17 +72,25 @@ public sealed class ServiceUnit : IDisposable
         remove => _changed -= value;
     }
 
-    /// <summary>Starts delivering <see cref="PropertiesChanged"/> (Subscribe, then a match on the unit's path).</summary>
+    /// <summary>Starts delivering <see cref="PropertiesChanged"/> (a first read of the properties, a match on
+    /// the unit's path, then Subscribe).</summary>
     public async Task WatchAsync()
     {
+        _last ??= await GetPropertiesAsync().ConfigureAwait(false);
         _watches.Add(await _connection.WatchPropertiesChangedAsync(
             ManagerName, Path, UnitInterface,
-            static (Message m, object? _) => true,
-            (Notification<bool> n) =>
+            static (Message m, object? _) =>
+            {
+                // PropertiesChanged(s interface, a{sv} changed, as invalidated): the values the manager sent.
+                Reader reader = m.GetBodyReader();
+                reader.ReadString();
+                return reader.ReadDictionaryOfStringToVariantValue();
+            },
+            (Notification<Dictionary<string, VariantValue>> n) =>
             {
                 if (n.HasValue)
                 {
-                    _ = RaiseChangedAsync();
+                    _ = RaiseChangedAsync(n.Value);
                 }
             },
             ObserverFlags.None,
@@ -116,16 +128,37 @@ public sealed class ServiceUnit : IDisposable
         _watches.Clear();
     }
 
-    private async Task RaiseChangedAsync()
+    private async Task RaiseChangedAsync(Dictionary<string, VariantValue> changed)
     {
+        await _raising.WaitAsync().ConfigureAwait(false);
         try
         {
-            UnitProperties now = await GetPropertiesAsync().ConfigureAwait(false);
+            UnitProperties now;
+            try
+            {
+                now = await GetPropertiesAsync().ConfigureAwait(false);
+            }
+            catch (DBusExceptionBase) when (_last is not null)
+            {
+                // The unit stopped and was unloaded before it could be read again (a stop under load does
+                // that): the change is still reported, with the states the signal itself carried.
+                now = _last with
+                {
+                    ActiveState = changed.TryGetValue("ActiveState", out VariantValue active) ? active.GetString() : _last.ActiveState,
+                    SubState = changed.TryGetValue("SubState", out VariantValue sub) ? sub.GetString() : _last.SubState,
+                };
+            }
+
+            _last = now;
             _changed?.Invoke(this, now);
         }
         catch (DBusExceptionBase)
         {
-            // The unit was unloaded or the connection closed: nothing to report.
+            // The connection closed: nothing to report.
+        }
+        finally
+        {
+            _raising.Release();
         }
     }
 

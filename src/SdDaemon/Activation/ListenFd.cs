@@ -64,7 +64,6 @@ public sealed class ListenFd : IDisposable
     /// one listener. False when either could not be examined.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
-    [SupportedOSPlatform("linux")]
     public bool IsSameFile(ListenFd other)
     {
         ArgumentNullException.ThrowIfNull(other);

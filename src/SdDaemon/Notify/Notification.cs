@@ -206,14 +206,12 @@ public sealed class Notification
     /// <param name="unsetEnvironment">Remove NOTIFY_SOCKET afterwards, on every path.</param>
     /// <returns>Not listening, sent, or failed: ESRCH when there is no process <paramref name="pid"/>.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pid"/> is not positive.</exception>
-    [SupportedOSPlatform("linux")]
     public static NotifyResult SendMainPid(int pid, bool unsetEnvironment = false) =>
         NotifyChannel.Default.SendMainPid(pid, unsetEnvironment);
 
     /// <summary><see cref="SendMainPid(int, bool)"/> for a started <see cref="System.Diagnostics.Process"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="process"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The process was not started (it has no id).</exception>
-    [SupportedOSPlatform("linux")]
     public static NotifyResult SendMainPid(System.Diagnostics.Process process, bool unsetEnvironment = false)
     {
         ArgumentNullException.ThrowIfNull(process);

@@ -125,13 +125,17 @@ public sealed class NotifyChannel : IDisposable
     /// <summary><see cref="Notification.SendMainPid(int, bool)"/> on this channel.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pid"/> is not positive.</exception>
     /// <exception cref="ObjectDisposedException">This channel was disposed.</exception>
-    [SupportedOSPlatform("linux")]
     public NotifyResult SendMainPid(int pid, bool unsetEnvironment = false)
     {
         try
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!OperatingSystem.IsLinux())
+            {
+                return NotifyResult.NotListening; // as every send off Linux
+            }
+
             int pidFd = Libc.PidFdOpen(pid, 0);
             if (pidFd < 0)
             {
