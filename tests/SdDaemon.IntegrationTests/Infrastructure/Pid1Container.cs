@@ -169,6 +169,23 @@ public abstract class Pid1Container : IRealManager, IDisposable
 
     public ProcessResult Journalctl(params string[] arguments) => Exec(["journalctl", "--no-pager", .. arguments]);
 
+    /// <summary>The unit's journal (message text only) once it holds <paramref name="text"/>: journald may store a
+    /// line some time after the daemon wrote it, so a check right after another observation can miss it.</summary>
+    public string WaitForJournal(string unit, string text, TimeSpan patience)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            string journal = Journalctl("-u", unit, "-o", "cat").Stdout;
+            if (journal.Contains(text, StringComparison.Ordinal) || stopwatch.Elapsed > patience)
+            {
+                return journal;
+            }
+
+            Thread.Sleep(100);
+        }
+    }
+
     /// <summary>Writes a unit file to /run/systemd/system inside (runtime units: gone with the
     /// overlay) and reloads the manager.</summary>
     public void InstallUnit(string name, string text)

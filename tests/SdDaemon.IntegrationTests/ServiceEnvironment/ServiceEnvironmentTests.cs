@@ -136,8 +136,9 @@ public abstract class ServiceEnvironmentTests(Pid1Container pid1)
             pid1.Exec("sh", "-c", $"printf x > {fifo}").EnsureSuccess("write to the FIFO");
 
             Assert.Equal("1", WaitForReport(report, r => r.GetValueOrDefault("pressure") == "1")["pressure"]);
-            Assert.Contains($"Memory pressure: watching {fifo}", pid1.Journalctl("-u", unit, "-o", "cat").Stdout);
-            Assert.Contains("Memory pressure: managed heap", pid1.Journalctl("-u", unit, "-o", "cat").Stdout);
+            string journal = pid1.WaitForJournal(unit, "Memory pressure: managed heap", Wait);
+            Assert.Contains($"Memory pressure: watching {fifo}", journal);
+            Assert.Contains("Memory pressure: managed heap", journal);
         }
         finally
         {
