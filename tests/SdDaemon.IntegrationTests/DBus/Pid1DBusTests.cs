@@ -251,7 +251,7 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
     }
 
     [Pid1Fact]
-    public async Task The_unit_by_pid_and_by_invocation_id_has_the_properties_systemctl_shows_and_reports_changes()
+    public async Task The_unit_by_pid_and_by_invocation_id_has_the_properties_systemctl_shows()
     {
         pid1.EnsureRunning();
         string unit = TestDaemon.UniqueUnit("dbus-unit") + ".service";
