@@ -320,6 +320,9 @@ public sealed class WatchdogKeepAliveTests : IDisposable
 
         // Within the 100 ms retry step, well before the next ping is due (5 s).
         Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(1))!.Text);
+
+        // The count follows the send's return, so the receiver can see the ping an instant before it.
+        Assert.True(SpinWait.SpinUntil(() => keeper.PingCount == 1, TimeSpan.FromSeconds(5)), $"PingCount {keeper.PingCount}");
         Assert.Equal(1, keeper.PingCount);
     }
 
