@@ -2,22 +2,6 @@ using System.Text;
 
 namespace SdDaemon;
 
-/// <summary>Who may send notifications for the unit (<c>NOTIFYACCESS=</c>, systemd 254; systemd.service(5) NotifyAccess=).</summary>
-public enum NotifyAccess
-{
-    /// <summary><c>none</c>: all notifications are ignored.</summary>
-    None,
-
-    /// <summary><c>main</c>: only the main process.</summary>
-    Main,
-
-    /// <summary><c>exec</c>: the main process and the processes of ExecStartPre= and the like.</summary>
-    Exec,
-
-    /// <summary><c>all</c>: every process of the unit's cgroup.</summary>
-    All,
-}
-
 /// <summary>
 /// One <c>KEY=VALUE</c> assignment of the notify protocol, validated when it is made and encoded
 /// to UTF-8 once (see <see href="https://www.freedesktop.org/software/systemd/man/sd_notify.html">sd_notify(3)</see>
@@ -86,10 +70,10 @@ public sealed class NotifyState
     public static NotifyState Status(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        ValidateValue(text, nameof(text));
-        if (Encoding.UTF8.GetByteCount(text) > StatusMaxBytes)
+        NotifyValueRules.ValidateValue(text, nameof(text));
+        if (Encoding.UTF8.GetByteCount(text) > NotifyValueRules.StatusMaxBytes)
         {
-            throw new ArgumentException($"STATUS= text is longer than the manager accepts ({StatusMaxBytes} bytes of UTF-8).", nameof(text));
+            throw new ArgumentException($"STATUS= text is longer than the manager accepts ({NotifyValueRules.StatusMaxBytes} bytes of UTF-8).", nameof(text));
         }
 
         return new NotifyState("STATUS", text);
@@ -138,7 +122,7 @@ public sealed class NotifyState
     public static NotifyState BusError(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!IsValidBusErrorName(name))
+        if (!NotifyValueRules.IsValidBusErrorName(name))
         {
             throw new ArgumentException($"'{name}' is not a D-Bus error name (two or more dot-separated elements of [A-Za-z0-9_], not starting with a digit, at most 255 characters).", nameof(name));
         }
@@ -155,7 +139,7 @@ public sealed class NotifyState
     public static NotifyState VarlinkError(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!IsValidVarlinkErrorName(name))
+        if (!NotifyValueRules.IsValidVarlinkErrorName(name))
         {
             throw new ArgumentException($"'{name}' is not a Varlink error name (an interface name such as org.example.service, then '.' and a name such as InvalidParameter, at most 255 characters).", nameof(name));
         }
@@ -230,12 +214,12 @@ public sealed class NotifyState
     public static NotifyState FdName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!IsValidFdName(name))
+        if (!NotifyValueRules.IsValidFdName(name))
         {
             throw new ArgumentException($"'{name}' is not a valid FDNAME: it must be 1-255 printable ASCII characters without ':'.", nameof(name));
         }
 
-        ValidateValue(name, nameof(name));
+        NotifyValueRules.ValidateValue(name, nameof(name));
         return new NotifyState("FDNAME", name);
     }
 
@@ -257,7 +241,7 @@ public sealed class NotifyState
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
-        if (!IsValidKey(key))
+        if (!NotifyValueRules.IsValidKey(key))
         {
             throw new ArgumentException($"'{key}' is not a notify key: it must be non-empty and contain only A-Z, 0-9 and _.", nameof(key));
         }
@@ -267,158 +251,12 @@ public sealed class NotifyState
             throw new ArgumentException("BARRIER= is sent only alone, by Notification.Barrier().", nameof(key));
         }
 
-        ValidateValue(value, nameof(value));
+        NotifyValueRules.ValidateValue(value, nameof(value));
         return new NotifyState(key, value);
     }
 
     /// <inheritdoc />
     public override string ToString() => Key + "=" + Value;
-
-    /// <summary>The manager ignores STATUS= text longer than this (STATUS_TEXT_MAX, 16 KiB).</summary>
-    internal const int StatusMaxBytes = 16 * 1024;
-
-    /// <summary>FDNAME_MAX: the longest name the manager accepts.</summary>
-    internal const int FdNameMax = 255;
-
-    /// <summary>fdname_is_valid(): printable ASCII without ':', 1-255 characters.</summary>
-    internal static bool IsValidFdName(ReadOnlySpan<char> name)
-    {
-        if (name.IsEmpty || name.Length > FdNameMax)
-        {
-            return false;
-        }
-
-        foreach (char c in name)
-        {
-            if (c < ' ' || c >= 127 || c == ':')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsValidKey(ReadOnlySpan<char> key)
-    {
-        if (key.IsEmpty)
-        {
-            return false;
-        }
-
-        foreach (char c in key)
-        {
-            if (!(c is (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsValidBusErrorName(string name)
-    {
-        if (name.Length is 0 or > 255)
-        {
-            return false;
-        }
-
-        string[] elements = name.Split('.');
-        if (elements.Length < 2)
-        {
-            return false;
-        }
-
-        foreach (string element in elements)
-        {
-            if (element.Length == 0 || char.IsAsciiDigit(element[0]))
-            {
-                return false;
-            }
-
-            foreach (char c in element)
-            {
-                if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>The Varlink specification's grammar: interface <c>[A-Za-z]([-]*[A-Za-z0-9])*(\.[A-Za-z0-9]([-]*[A-Za-z0-9])*)+</c>,
-    /// then <c>.</c> and a member name <c>[A-Z][A-Za-z0-9]*</c>.</summary>
-    private static bool IsValidVarlinkErrorName(string name)
-    {
-        int dot = name.LastIndexOf('.');
-        if (name.Length > 255 || dot <= 0 || dot == name.Length - 1 || !char.IsAsciiLetterUpper(name[dot + 1]))
-        {
-            return false;
-        }
-
-        foreach (char c in name.AsSpan(dot + 1))
-        {
-            if (!char.IsAsciiLetterOrDigit(c))
-            {
-                return false;
-            }
-        }
-
-        string[] elements = name[..dot].Split('.');
-        if (elements.Length < 2 || !char.IsAsciiLetter(elements[0][0]))
-        {
-            return false;
-        }
-
-        foreach (string element in elements)
-        {
-            if (element.Length == 0 || element[0] == '-' || element[^1] == '-')
-            {
-                return false;
-            }
-
-            foreach (char c in element)
-            {
-                if (!(char.IsAsciiLetterOrDigit(c) || c == '-'))
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>The rules every value obeys so that the manager reads it back as written (spec N-6, N-7).</summary>
-    internal static void ValidateValue(string value, string parameterName)
-    {
-        int bad = value.AsSpan().IndexOfAny('\n', '\r', '\0');
-        if (bad >= 0)
-        {
-            string what = value[bad] switch { '\n' => "a line feed", '\r' => "a carriage return", _ => "a NUL character" };
-            throw new ArgumentException($"A notify value cannot contain {what} (at index {bad}): the manager would split or drop the message.", parameterName);
-        }
-
-        int trailingBackslashes = value.Length - value.AsSpan().TrimEnd('\\').Length;
-        if (trailingBackslashes % 2 == 1)
-        {
-            throw new ArgumentException("A notify value cannot end in a lone backslash: the manager reads it as an escape of the line separator.", parameterName);
-        }
-
-        try
-        {
-            _ = StrictUtf8.GetByteCount(value);
-        }
-        catch (EncoderFallbackException e)
-        {
-            throw new ArgumentException("A notify value must be valid UTF-16 (it has a lone surrogate); the manager ignores invalid UTF-8.", parameterName, e);
-        }
-    }
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
     /// <paramref name="value"/> in decimal ASCII digits. Written out rather than ToString(CultureInfo.InvariantCulture):
