@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
-using System.Text;
 using SdDaemon.Interop;
 using SdDaemon.Logging.Internal;
 
@@ -50,17 +49,7 @@ public sealed class JournalNativeWriter : IDisposable
     private JournalNativeWriter(string socketPath)
     {
         SocketPath = socketPath;
-        byte[] path = Encoding.UTF8.GetBytes(socketPath);
-        if (path.Length == 0 || path.Length > 107)
-        {
-            throw new ArgumentException("A socket path has 1 to 107 bytes.", nameof(socketPath));
-        }
-
-        // struct sockaddr_un: sa_family_t (2 bytes) + the path with its NUL.
-        byte[] address = new byte[2 + path.Length + 1];
-        BitConverter.TryWriteBytes(address.AsSpan(0, 2), (ushort)Libc.AF_UNIX);
-        path.CopyTo(address, 2);
-        _socket = new ConnectedDatagramSocket(address);
+        _socket = new ConnectedDatagramSocket(UnixSocketAddress.EncodePath(socketPath, nameof(socketPath)));
         _sendEntry = (fd, entry, _) => SendEntry(fd, entry);
     }
 
@@ -176,17 +165,7 @@ public sealed class JournalNativeWriter : IDisposable
 
     private static bool IsAbsent(int errno) => errno is Errno.ENOENT or Errno.ECONNREFUSED or Errno.ENOTCONN;
 
-    private unsafe int SendDatagram(int fd, ReadOnlySpan<byte> payload)
-    {
-        fixed (byte* bytes = payload)
-        {
-            Libc.IoVec iov = new() { Base = bytes, Length = (nuint)payload.Length };
-            Libc.MsgHdr message = default;
-            message.Iov = &iov;
-            message.IovLength = 1;
-            return SendMessage(fd, &message);
-        }
-    }
+    private unsafe int SendDatagram(int fd, ReadOnlySpan<byte> payload) => SendMessage(fd, payload, null, 0);
 
     /// <summary>Spec J-4: the same bytes in a sealed memfd, passed alone in an empty datagram.</summary>
     [SupportedOSPlatform("linux")]
@@ -228,19 +207,11 @@ public sealed class JournalNativeWriter : IDisposable
                 return Libc.LastErrno;
             }
 
-            int space = Libc.CMsgSpace(sizeof(int));
+            int space = SocketMessage.RightsSpace(1);
             byte* control = stackalloc byte[space];
             new Span<byte>(control, space).Clear();
-            var header = (Libc.CMsgHdr*)control;
-            header->Length = (nuint)Libc.CMsgLen(sizeof(int));
-            header->Level = Libc.SOL_SOCKET;
-            header->Type = Libc.SCM_RIGHTS;
-            *(int*)(control + Libc.CMsgAlign(sizeof(Libc.CMsgHdr))) = memfd;
-
-            Libc.MsgHdr message = default;
-            message.Control = control;
-            message.ControlLength = (nuint)space;
-            return SendMessage(socketFd, &message);
+            *(int*)SocketMessage.AddControl(control, Libc.SCM_RIGHTS, sizeof(int)) = memfd;
+            return SendMessage(socketFd, default, control, space);
         }
         finally
         {
@@ -248,46 +219,20 @@ public sealed class JournalNativeWriter : IDisposable
         }
     }
 
-    /// <summary>sendmsg with EINTR retried and a full queue waited for, boundedly, under the stall
-    /// policy (spec J-5). 0 or the errno.</summary>
-    private unsafe int SendMessage(int fd, Libc.MsgHdr* message)
+    /// <summary>One datagram, bounded under the stall policy (spec J-5): a full queue is waited for up
+    /// to SendTimeout, or not at all while journald is stalled. 0 or the errno.</summary>
+    private unsafe int SendMessage(int fd, ReadOnlySpan<byte> payload, byte* control, int controlLength)
     {
-        long deadline = 0;
-        while (true)
+        int errno = SocketMessage.Send(fd, payload, control, controlLength, droppableControl: 0, isStream: false, _stall.IsStalled ? TimeSpan.Zero : _sendTimeout);
+        if (errno == 0)
         {
-            if (Libc.SendMsg(fd, message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT) >= 0)
-            {
-                _stall.Delivered();
-                return 0;
-            }
-
-            int errno = Libc.LastErrno;
-            if (errno == Errno.EINTR)
-            {
-                continue;
-            }
-
-            if (errno != Errno.EAGAIN)
-            {
-                return errno;
-            }
-
-            if (deadline == 0)
-            {
-                deadline = _stall.Limit(Deadline.After(_sendTimeout));
-            }
-
-            // Connected: POLLOUT also reflects room in journald's receive queue.
-            if (!Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
-            {
-                if (waitError != 0)
-                {
-                    return waitError;
-                }
-
-                _stall.TimedOut();
-                return Errno.EAGAIN;
-            }
+            _stall.Delivered();
         }
+        else if (errno == Errno.EAGAIN)
+        {
+            _stall.TimedOut(); // the wait's end: EAGAIN comes back only when the deadline passed
+        }
+
+        return errno;
     }
 }

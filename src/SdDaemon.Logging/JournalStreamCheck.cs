@@ -61,19 +61,8 @@ public static class JournalStreamCheck
     public static bool Matches(string? journalStream, SafeHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return Matches(journalStream, (int)handle.DangerousGetHandle());
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
+        using var reference = HandleReference.Add(handle);
+        return Matches(journalStream, reference.Fd);
     }
 
     /// <summary>The <c>DEV:INO</c> text systemd would put into <c>JOURNAL_STREAM</c> for
@@ -82,21 +71,10 @@ public static class JournalStreamCheck
     public static string? Describe(SafeHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return TryIdentify((int)handle.DangerousGetHandle(), out ulong device, out ulong inode)
-                ? string.Create(CultureInfo.InvariantCulture, $"{device}:{inode}")
-                : null;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
+        using var reference = HandleReference.Add(handle);
+        return TryIdentify(reference.Fd, out ulong device, out ulong inode)
+            ? string.Create(CultureInfo.InvariantCulture, $"{device}:{inode}")
+            : null;
     }
 
     internal static bool Matches(string? journalStream, int fd) =>

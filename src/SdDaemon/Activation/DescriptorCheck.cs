@@ -450,22 +450,14 @@ public static class DescriptorCheck
     private static CheckResult With(SafeHandle handle, Func<int, CheckResult> check)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return check((int)handle.DangerousGetHandle());
-        }
-        catch (ObjectDisposedException)
+        if (!HandleReference.TryAdd(handle, out HandleReference reference))
         {
             return CheckResult.Failure(Errno.EBADF);
         }
-        finally
+
+        using (reference)
         {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            return check(reference.Fd);
         }
     }
 }

@@ -63,21 +63,15 @@ internal sealed class ConnectedDatagramSocket : IDisposable
                 return errno;
             }
 
-            bool added = false;
-            try
-            {
-                socket.DangerousAddRef(ref added);
-                errno = send(socket.Fd, payload, state);
-            }
-            catch (ObjectDisposedException) when (!added)
+            if (!HandleReference.TryAdd(socket, out HandleReference reference))
             {
                 errno = Errno.ENOTCONN; // replaced by another thread between Get and here
             }
-            finally
+            else
             {
-                if (added)
+                using (reference)
                 {
-                    socket.DangerousRelease();
+                    errno = send(reference.Fd, payload, state);
                 }
             }
 
