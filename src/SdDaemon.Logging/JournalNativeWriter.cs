@@ -40,7 +40,7 @@ public sealed class JournalNativeWriter : IDisposable
     private readonly ConnectedDatagramSocket _socket;
     private readonly ConnectedDatagramSocket.Sender _sendEntry;
     private readonly StallPolicy _stall = new();
-    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
+    private TimeSpan _sendTimeout = Deadline.DefaultSendTimeout;
     private bool _disposed;
     private int _maxDatagramSize = int.MaxValue;
     private long _absentUntil;

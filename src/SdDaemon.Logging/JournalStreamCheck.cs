@@ -92,13 +92,13 @@ public static class JournalStreamCheck
             return false;
         }
 
-        if (Libc.FStatx(fd, Libc.STATX_BASIC_STATS, out Libc.Statx buffer) != 0)
+        if (!Libc.TryStat(fd, null, out FileIdentity identity, out _))
         {
             return false; // EBADF: fd 2 is closed
         }
 
-        device = Libc.MakeDev(buffer.DevMajor, buffer.DevMinor);
-        inode = buffer.Ino;
+        device = identity.Device;
+        inode = identity.Inode;
         return true;
     }
 }

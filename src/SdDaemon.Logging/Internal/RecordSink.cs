@@ -73,16 +73,13 @@ internal abstract class RecordSink
 internal sealed class FileDescriptorSink : RecordSink
 {
     /// <summary>The default bound on one record batch (never hang a daemon).</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
-
-    /// <summary>PIPE_BUF on Linux: a pipe write of at most this much is atomic.</summary>
-    private const int PipeBuffer = 4096;
+    public static readonly TimeSpan DefaultTimeout = Deadline.DefaultSendTimeout;
 
     private readonly object _gate = new();
     private readonly TimeSpan _timeout;
     private readonly StallPolicy _stall = new();
     private Route _route;
-    private Libc.Statx _identity;
+    private FileIdentity _identity;
     private FileDescriptorHandle? _own;
     private bool _lineOpen;
     private Stream? _fallback;
@@ -229,7 +226,7 @@ internal sealed class FileDescriptorSink : RecordSink
         if (_route != Route.Unknown)
         {
             if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx now) == 0
-                && now.FileType == _identity.FileType && now.SameInode(_identity))
+                && now.FileType == _identity.FileType && now.Identity.SameFile(_identity))
             {
                 return;
             }
@@ -237,12 +234,13 @@ internal sealed class FileDescriptorSink : RecordSink
             Forget();
         }
 
-        if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out _identity) != 0)
+        if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx st) != 0)
         {
             _route = Route.Unknown; // not open: the write reports EBADF, and the next batch looks again
             return;
         }
 
+        _identity = st.Identity;
         int type = _identity.FileType;
         if (type == Libc.S_IFSOCK)
         {
@@ -284,7 +282,7 @@ internal sealed class FileDescriptorSink : RecordSink
         }
 
         var own = new FileDescriptorHandle(fd);
-        if (Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx reopened) != 0 || !reopened.SameInode(_identity))
+        if (Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx reopened) != 0 || !reopened.Identity.SameFile(_identity))
         {
             own.Dispose(); // fd 2 changed between the two looks: the next batch looks again
             return false;
@@ -331,8 +329,8 @@ internal sealed class FileDescriptorSink : RecordSink
             return sink._route switch
             {
                 Route.Socket => Libc.Send(sink.Fd, data + offset, (nuint)left, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL),
-                Route.OwnNonBlocking => Libc.Write(sink._own!.Fd, data + offset, (nuint)Math.Min(PipeBuffer, left)),
-                Route.Polled => Libc.Write(sink.Fd, data + offset, (nuint)Math.Min(PipeBuffer, left)),
+                Route.OwnNonBlocking => Libc.Write(sink._own!.Fd, data + offset, (nuint)Math.Min(Libc.PipeBuf, left)),
+                Route.Polled => Libc.Write(sink.Fd, data + offset, (nuint)Math.Min(Libc.PipeBuf, left)),
                 _ => Libc.Write(sink.Fd, data + offset, (nuint)left),
             };
         }

@@ -41,7 +41,7 @@ public static class DescriptorCheck
         }
 
         r = StatPath(path, out Libc.Statx other);
-        return r.Outcome != CheckOutcome.Yes ? r : CheckResult.From(st.SameInode(other));
+        return r.Outcome != CheckOutcome.Yes ? r : CheckResult.From(st.Identity.SameFile(other.Identity));
     }
 
     /// <inheritdoc cref="IsFifo(int, string?)"/>
@@ -76,7 +76,7 @@ public static class DescriptorCheck
 
         if (st.FileType == Libc.S_IFREG && other.FileType == Libc.S_IFREG)
         {
-            return CheckResult.From(st.SameInode(other));
+            return CheckResult.From(st.Identity.SameFile(other.Identity));
         }
 
         if (st.FileType == Libc.S_IFCHR && other.FileType == Libc.S_IFCHR)
@@ -317,7 +317,7 @@ public static class DescriptorCheck
             return CheckResult.Failure(error);
         }
 
-        return CheckResult.From(st.SameInode(other));
+        return CheckResult.From(st.Identity.SameFile(other.Identity));
     }
 
     /// <inheritdoc cref="IsMessageQueue(int, string?)"/>

@@ -337,11 +337,14 @@ internal sealed class PidFile : IDisposable
     /// <summary>A regular file owned by this process's effective uid with one link, or an IOException saying what it is instead.</summary>
     internal static FileIdentity CheckOwnPlainFile(int fd, string path, string what)
     {
-        if (!Libc.TryStat(fd, null, out FileIdentity identity, out int errno) || !Libc.TryOwnerAndLinks(fd, out uint owner, out uint links, out errno))
+        int errno = Libc.FStatx(fd, Libc.STATX_BASIC_STATS, out Libc.Statx st);
+        if (errno != 0)
         {
             throw Error(errno, $"cannot stat {what} '{path}'");
         }
 
+        FileIdentity identity = st.Identity;
+        (uint owner, uint links) = (st.Uid, st.NLink);
         RefuseIrregular(identity, path, what);
         uint self = Libc.GetEUid();
         if (owner != self)
@@ -361,7 +364,7 @@ internal sealed class PidFile : IDisposable
 
     private static void RefuseIrregular(FileIdentity identity, string path, string what)
     {
-        string? kind = (identity.Mode & Libc.S_IFMT) switch
+        string? kind = identity.FileType switch
         {
             Libc.S_IFREG => null,
             Libc.S_IFIFO => "a FIFO",
@@ -552,7 +555,7 @@ internal sealed class PidFile : IDisposable
             }
         }
 
-        identity = new FileIdentity(buffer.DevMajor, buffer.DevMinor, buffer.Ino, buffer.Mode);
+        identity = buffer.Identity;
         return true;
     }
 
@@ -582,5 +585,5 @@ internal readonly record struct PidFileStatus(PidFileState State, int Pid, strin
 
     public static PidFileStatus NotRunning(string why) => new(PidFileState.NotRunning, 0, why, 0);
 
-    public static PidFileStatus Unknown(string why, int errno) => new(PidFileState.Unknown, 0, why, errno is > 0 and < 4096 ? errno : SdDaemon.Interop.Errno.EIO);
+    public static PidFileStatus Unknown(string why, int errno) => new(PidFileState.Unknown, 0, why, SdDaemon.Interop.Errno.ValidOrEIO(errno));
 }

@@ -207,19 +207,6 @@ internal static unsafe partial class Libc
     /// <summary>pidfd_send_signal(2) (Linux 5.1): a signal that cannot reach a recycled pid.</summary>
     public static int PidFdSendSignal(int pidFd, int signal) => (int)Syscall4(SYS_pidfd_send_signal, pidFd, signal, 0, 0);
 
-    /// <summary>
-    /// Owner and link count of an open descriptor (statx stx_uid at offset 20, stx_nlink at 16 of
-    /// the 256-byte struct statx); false with errno on failure.
-    /// </summary>
-    public static bool TryOwnerAndLinks(int fd, out uint uid, out uint links, out int errno)
-    {
-        errno = FStatx(fd, STATX_BASIC_STATS, out Statx buffer);
-        byte* raw = (byte*)&buffer;
-        uid = errno == 0 ? *(uint*)(raw + 20) : 0;
-        links = errno == 0 ? *(uint*)(raw + 16) : 0;
-        return errno == 0;
-    }
-
     /// <summary>Null-terminated UTF-8 of <paramref name="text"/>.</summary>
     public static byte[] Utf8Z(string text)
     {
@@ -233,16 +220,9 @@ internal static unsafe partial class Libc
     public static bool TryStat(int fd, string? path, out FileIdentity identity, out int errno)
     {
         errno = path is null ? FStatx(fd, STATX_BASIC_STATS, out Statx buffer) : PathStatx(path, STATX_BASIC_STATS, out buffer);
-        identity = errno == 0 ? new FileIdentity(buffer.DevMajor, buffer.DevMinor, buffer.Ino, buffer.Mode) : default;
+        identity = errno == 0 ? buffer.Identity : default;
         return errno == 0;
     }
-}
-
-/// <summary>Which file a descriptor or a path is: device and inode, plus the mode bits.</summary>
-internal readonly record struct FileIdentity(uint DeviceMajor, uint DeviceMinor, ulong Inode, ushort Mode)
-{
-    public bool SameFile(FileIdentity other) =>
-        DeviceMajor == other.DeviceMajor && DeviceMinor == other.DeviceMinor && Inode == other.Inode;
 }
 
 internal static unsafe partial class Libc

@@ -41,6 +41,8 @@ internal static unsafe partial class Libc
     public struct Statx
     {
         [FieldOffset(0)] public uint Mask;
+        [FieldOffset(16)] public uint NLink;
+        [FieldOffset(20)] public uint Uid;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Ino;
         [FieldOffset(128)] public uint RDevMajor;
@@ -50,9 +52,7 @@ internal static unsafe partial class Libc
 
         public readonly int FileType => Mode & S_IFMT;
 
-        /// <summary>stat_inode_same: the same device and inode.</summary>
-        public readonly bool SameInode(in Statx other) =>
-            Ino == other.Ino && DevMajor == other.DevMajor && DevMinor == other.DevMinor;
+        public readonly FileIdentity Identity => new(DevMajor, DevMinor, Ino, Mode);
     }
 
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -36,7 +36,7 @@ public sealed partial class NotifyChannel : IDisposable
     private readonly ConnectedDatagramSocket.Sender _transmitDatagram;
     private readonly ConnectedDatagramSocket.Sender _transmitDatagramNow;
     private volatile Target? _target;
-    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
+    private TimeSpan _sendTimeout = Deadline.DefaultSendTimeout;
     private bool _disposed;
 
     internal NotifyChannel(IEnvironmentSource environment, string? fixedAddress, TimeSpan recheckInterval = default)
