@@ -64,12 +64,7 @@ public sealed class JournalNativeWriter : IDisposable
     public TimeSpan SendTimeout
     {
         get => _sendTimeout;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
-            _sendTimeout = value;
-        }
+        set => _sendTimeout = Deadline.CheckSendTimeout(value);
     }
 
     /// <summary>
@@ -145,9 +140,9 @@ public sealed class JournalNativeWriter : IDisposable
     internal bool KnownAbsent => !OperatingSystem.IsLinux() || Stopwatch.GetTimestamp() < Volatile.Read(ref _absentUntil);
 
     /// <summary>One entry on the connected socket: a datagram, or a sealed memfd when it is too large for one (spec J-4).</summary>
-    private int SendEntry(int fd, ReadOnlySpan<byte> encodedEntry)
+    private unsafe int SendEntry(int fd, ReadOnlySpan<byte> encodedEntry)
     {
-        int errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendDatagram(fd, encodedEntry);
+        int errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendMessage(fd, encodedEntry, null, 0);
         return errno is Errno.EMSGSIZE or Errno.ENOBUFS && OperatingSystem.IsLinux() ? SendThroughMemfd(fd, encodedEntry) : errno;
     }
 
@@ -165,8 +160,6 @@ public sealed class JournalNativeWriter : IDisposable
 
     private static bool IsAbsent(int errno) => errno is Errno.ENOENT or Errno.ECONNREFUSED or Errno.ENOTCONN;
 
-    private unsafe int SendDatagram(int fd, ReadOnlySpan<byte> payload) => SendMessage(fd, payload, null, 0);
-
     /// <summary>Spec J-4: the same bytes in a sealed memfd, passed alone in an empty datagram.</summary>
     [SupportedOSPlatform("linux")]
     private unsafe int SendThroughMemfd(int socketFd, ReadOnlySpan<byte> payload)
@@ -180,25 +173,10 @@ public sealed class JournalNativeWriter : IDisposable
 
         try
         {
-            fixed (byte* bytes = payload)
+            int errno = Libc.WriteAll(memfd, payload);
+            if (errno != 0)
             {
-                int offset = 0;
-                while (offset < payload.Length)
-                {
-                    nint n = Libc.Write(memfd, bytes + offset, (nuint)(payload.Length - offset));
-                    if (n < 0)
-                    {
-                        int errno = Libc.LastErrno;
-                        if (errno == Errno.EINTR)
-                        {
-                            continue;
-                        }
-
-                        return errno;
-                    }
-
-                    offset += (int)n;
-                }
+                return errno;
             }
 
             // journald accepts only a memfd that can never change again: exactly these four seals.

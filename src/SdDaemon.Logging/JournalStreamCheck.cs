@@ -72,33 +72,18 @@ public static class JournalStreamCheck
     {
         ArgumentNullException.ThrowIfNull(handle);
         using var reference = HandleReference.Add(handle);
-        return TryIdentify(reference.Fd, out ulong device, out ulong inode)
-            ? string.Create(CultureInfo.InvariantCulture, $"{device}:{inode}")
+        return Identify(reference.Fd) is { } identity
+            ? string.Create(CultureInfo.InvariantCulture, $"{identity.Device}:{identity.Inode}")
             : null;
     }
 
     internal static bool Matches(string? journalStream, int fd) =>
         TryParse(journalStream, out ulong device, out ulong inode)
-        && TryIdentify(fd, out ulong actualDevice, out ulong actualInode)
-        && device == actualDevice
-        && inode == actualInode;
+        && Identify(fd) is { } actual
+        && device == actual.Device
+        && inode == actual.Inode;
 
-    private static bool TryIdentify(int fd, out ulong device, out ulong inode)
-    {
-        device = 0;
-        inode = 0;
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        if (!Libc.TryStat(fd, null, out FileIdentity identity, out _))
-        {
-            return false; // EBADF: fd 2 is closed
-        }
-
-        device = identity.Device;
-        inode = identity.Inode;
-        return true;
-    }
+    /// <summary>What <paramref name="fd"/> is open on; null when it is not open (fd 2 closed: EBADF).</summary>
+    private static FileIdentity? Identify(int fd) =>
+        OperatingSystem.IsLinux() && Libc.TryStat(fd, null, out FileIdentity identity, out _) ? identity : null;
 }

@@ -545,18 +545,12 @@ internal sealed class PidFile : IDisposable
 
     internal static unsafe bool StatAt(int directoryFd, byte[] name, out FileIdentity identity)
     {
-        Libc.Statx buffer;
         fixed (byte* n = name)
         {
-            if (Libc.StatxRaw(directoryFd, n, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
-            {
-                identity = default;
-                return false;
-            }
+            bool ok = Libc.StatxRaw(directoryFd, n, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, out Libc.Statx buffer) == 0;
+            identity = ok ? buffer.Identity : default;
+            return ok;
         }
-
-        identity = buffer.Identity;
-        return true;
     }
 
     internal static IOException Error(int errno, string what) =>

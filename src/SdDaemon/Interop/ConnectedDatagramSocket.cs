@@ -155,10 +155,9 @@ internal sealed class ConnectedDatagramSocket : IDisposable
     /// <summary>statx of sun_path (NUL-terminated inside the sockaddr, after the 2-byte family).</summary>
     private unsafe bool StatPath(out FileIdentity result)
     {
-        Libc.Statx buffer;
         fixed (byte* sockaddr = _sockaddr)
         {
-            bool ok = Libc.StatxRaw(Libc.AT_FDCWD, sockaddr + 2, 0, Libc.STATX_INO, &buffer) == 0;
+            bool ok = Libc.StatxRaw(Libc.AT_FDCWD, sockaddr + 2, 0, Libc.STATX_INO, out Libc.Statx buffer) == 0;
             result = buffer.Identity;
             return ok;
         }

@@ -3,29 +3,21 @@ using System.Runtime.InteropServices;
 namespace SdDaemon.Interop;
 
 /// <summary>
-/// A reference held on a <see cref="SafeHandle"/> while its raw descriptor is in use, so that another
-/// thread's Dispose cannot close (and the kernel reuse) the number meanwhile: the one place for
-/// DangerousAddRef / DangerousRelease. Use with <c>using</c>.
+/// A reference held on a <see cref="SafeHandle"/> while its raw descriptor is in use (with
+/// <c>using</c>), so that another thread's Dispose cannot close it, and the kernel reuse the number,
+/// meanwhile: the one place for DangerousAddRef / DangerousRelease. Made by Add, TryAdd and AddAll only.
 /// </summary>
-internal readonly struct HandleReference : IDisposable
+internal readonly struct HandleReference(SafeHandle handle) : IDisposable
 {
-    private readonly SafeHandle? _handle;
-
-    private HandleReference(SafeHandle handle)
-    {
-        _handle = handle;
-        Fd = (int)handle.DangerousGetHandle();
-    }
-
     /// <summary>The descriptor number; valid until <see cref="Dispose"/>.</summary>
-    public int Fd { get; }
+    public int Fd { get; } = (int)handle.DangerousGetHandle();
 
     /// <summary>A reference on <paramref name="handle"/>.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="handle"/> is closed.</exception>
     public static HandleReference Add(SafeHandle handle)
     {
         bool added = false;
-        handle.DangerousAddRef(ref added); // throws when closed; true whenever it returns
+        handle.DangerousAddRef(ref added); // throws when closed, else always adds
         return new HandleReference(handle);
     }
 
@@ -44,22 +36,17 @@ internal readonly struct HandleReference : IDisposable
         }
     }
 
-    /// <summary>A reference on each of <paramref name="handles"/> in order, its descriptor written to
-    /// <paramref name="fds"/>; stops at the first closed one. Returns how many were taken (release them
-    /// with <see cref="ReleaseAll"/>): all of them, or the index of the closed one.</summary>
+    /// <summary>References on <paramref name="handles"/> in order, their numbers into <paramref name="fds"/>,
+    /// up to the first closed one: how many were taken (release them with <see cref="ReleaseAll"/>).</summary>
     public static int AddAll(IReadOnlyList<SafeHandle> handles, Span<int> fds)
     {
-        for (int i = 0; i < handles.Count; i++)
+        int taken = 0;
+        while (taken < handles.Count && TryAdd(handles[taken], out HandleReference reference))
         {
-            if (!TryAdd(handles[i], out HandleReference reference))
-            {
-                return i;
-            }
-
-            fds[i] = reference.Fd;
+            fds[taken++] = reference.Fd;
         }
 
-        return handles.Count;
+        return taken;
     }
 
     /// <summary>Releases the first <paramref name="count"/> references <see cref="AddAll"/> took.</summary>
@@ -71,6 +58,5 @@ internal readonly struct HandleReference : IDisposable
         }
     }
 
-    /// <summary>Releases the reference (nothing for <c>default</c>).</summary>
-    public void Dispose() => _handle?.DangerousRelease();
+    public void Dispose() => handle?.DangerousRelease();
 }

@@ -16,9 +16,8 @@ internal static unsafe class SocketMessage
     /// <summary>Room for SCM_CREDENTIALS.</summary>
     public static int CredentialsSpace => Libc.CMsgSpace(sizeof(Libc.UCred));
 
-    /// <summary>Writes the header of a SOL_SOCKET control message of <paramref name="type"/>
-    /// (SCM_RIGHTS, SCM_CREDENTIALS) for <paramref name="dataLength"/> bytes at <paramref name="at"/>
-    /// (zeroed room of CMSG_SPACE(dataLength)); returns where its data goes.</summary>
+    /// <summary>Writes a SOL_SOCKET control message header (SCM_RIGHTS, SCM_CREDENTIALS) for
+    /// <paramref name="dataLength"/> bytes at <paramref name="at"/>; returns where its data goes.</summary>
     public static byte* AddControl(byte* at, int type, int dataLength)
     {
         var header = (Libc.CMsgHdr*)at;
@@ -29,13 +28,11 @@ internal static unsafe class SocketMessage
     }
 
     /// <summary>
-    /// Sends <paramref name="payload"/> with <paramref name="controlLength"/> bytes of control data in
-    /// one sendmsg (MSG_NOSIGNAL, MSG_DONTWAIT), bounded by <see cref="BoundedWrite"/>: a full queue is
-    /// waited for up to <paramref name="timeout"/> (then EAGAIN). On a stream the rest of a partial
-    /// send follows without the control data, which goes with the first part only; a datagram goes
-    /// whole or fails with EIO. The last <paramref name="droppableControl"/> bytes of control data
-    /// (explicit credentials, spec N-10) are dropped, once, when the kernel refuses the first send.
-    /// Returns 0 or the errno.
+    /// sendmsg (MSG_NOSIGNAL, MSG_DONTWAIT) of <paramref name="payload"/> with its control data, bounded
+    /// (<see cref="BoundedWrite"/>: a full queue is waited for up to <paramref name="timeout"/>, then
+    /// EAGAIN). A datagram goes whole or fails with EIO; the rest of a partial stream send follows
+    /// without the control data. The last <paramref name="droppableControl"/> bytes of it (explicit
+    /// credentials, spec N-10) are dropped once when the kernel refuses the first send. 0 or the errno.
     /// </summary>
     public static int Send(int fd, ReadOnlySpan<byte> payload, byte* control, int controlLength, int droppableControl, bool isStream, TimeSpan timeout)
     {
@@ -54,10 +51,9 @@ internal static unsafe class SocketMessage
     }
 
     /// <summary>
-    /// Receives one queued datagram into <paramref name="buffer"/> without waiting, EINTR retried,
-    /// descriptors CLOEXEC: 0 with what arrived, or the errno (EAGAIN: nothing queued). Received
-    /// descriptors are appended to <paramref name="fds"/>; the caller owns them, and the sender's pidfd
-    /// (SCM_PIDFD, on a socket with SO_PASSPIDFD) in <see cref="ReceivedDatagram.PidFd"/> too.
+    /// Receives one queued datagram without waiting, EINTR retried: 0, or the errno (EAGAIN: nothing
+    /// queued). Descriptors (CLOEXEC) are appended to <paramref name="fds"/> and the sender's pidfd
+    /// (SCM_PIDFD) is in <see cref="ReceivedDatagram.PidFd"/>: the caller owns them.
     /// </summary>
     public static int Receive(int fd, Span<byte> buffer, List<int> fds, out ReceivedDatagram datagram)
     {
@@ -125,25 +121,22 @@ internal static unsafe class SocketMessage
     }
 
     /// <summary>
-    /// A receiving AF_UNIX datagram socket, as the manager binds its notify socket: CLOEXEC,
-    /// SO_PASSCRED (the kernel vouches for every sender's pid), SO_PASSPIDFD when asked and the kernel
-    /// has it (Linux 6.5+; <paramref name="passesPidFd"/> says whether it took), a receive queue raised
-    /// towards <paramref name="receiveBufferSize"/> when not 0 (best effort), bound at
-    /// <paramref name="address"/> (a path or <c>@abstract</c>, see <see cref="UnixSocketAddress"/>).
+    /// An AF_UNIX datagram socket bound at <paramref name="address"/> (a path or <c>@abstract</c>) as the
+    /// manager binds its notify socket: CLOEXEC, SO_PASSCRED, SO_PASSPIDFD when asked and the kernel has
+    /// it (Linux 6.5+, <paramref name="passesPidFd"/>), SO_RCVBUF when not 0 (best effort).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="address"/> is not a valid AF_UNIX address.</exception>
     /// <exception cref="IOException">socket, setsockopt(SO_PASSCRED) or bind failed.</exception>
     public static FileDescriptorHandle BindReceiver(string address, bool nonBlocking, bool passPidFd, int receiveBufferSize, out bool passesPidFd)
     {
         byte[] sockaddr = UnixSocketAddress.Encode(address);
-        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC | (nonBlocking ? Libc.SOCK_NONBLOCK : 0), 0);
+        int one = 1, fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC | (nonBlocking ? Libc.SOCK_NONBLOCK : 0), 0);
         if (fd < 0)
         {
             throw new IOException(Errno.Describe("socket(AF_UNIX, SOCK_DGRAM) failed", Libc.LastErrno));
         }
 
         var handle = new FileDescriptorHandle(fd);
-        int one = 1;
         if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSCRED, &one, sizeof(int)) != 0)
         {
             int errno = Libc.LastErrno;
@@ -224,9 +217,9 @@ internal static unsafe class SocketMessage
     }
 }
 
-/// <summary>What <see cref="SocketMessage.Receive"/> got: the datagram's full length (it may
-/// exceed the buffer), the sender's credentials (pid 0 and uid/gid <see cref="uint.MaxValue"/> when none
-/// came), recvmsg's flags (MSG_TRUNC, MSG_CTRUNC) and the sender's pidfd (-1 when none came).</summary>
+/// <summary>What <see cref="SocketMessage.Receive"/> got: the datagram's full length (it may exceed the
+/// buffer), the sender's credentials (pid 0, uid/gid <see cref="uint.MaxValue"/> when none came),
+/// recvmsg's flags (MSG_TRUNC, MSG_CTRUNC) and the sender's pidfd.</summary>
 internal readonly record struct ReceivedDatagram(int Length, int Pid, uint Uid, uint Gid, int Flags)
 {
     /// <summary>The sender's pidfd from SCM_PIDFD (owned by the caller), or -1.</summary>

@@ -13,30 +13,20 @@ public sealed partial class NotifyChannel
 
     private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification, bool waitForRoom)
     {
-        int type = address.SocketType == 0 ? Libc.SOCK_DGRAM : address.SocketType;
-        int fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
+        // QEMU and this kind of host lack AF_VSOCK datagrams (ENODEV): plain "vsock:" falls back to
+        // SEQPACKET, then STREAM, as libsystemd does (spec N-4).
+        ReadOnlySpan<int> types = address.SocketType == 0 ? [Libc.SOCK_DGRAM, Libc.SOCK_SEQPACKET, Libc.SOCK_STREAM] : [address.SocketType];
+        int fd = -1, type = 0, socketError = 0;
+        for (int i = 0; fd < 0 && i < types.Length && (i == 0 || Errno.IsNotSupported(socketError) || (type == Libc.SOCK_DGRAM && socketError == Errno.ENODEV)); i++)
+        {
+            type = types[i];
+            fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
+            socketError = fd < 0 ? Libc.LastErrno : 0;
+        }
+
         if (fd < 0)
         {
-            int socketError = Libc.LastErrno;
-            // QEMU and this kind of host lack AF_VSOCK datagrams (ENODEV): plain "vsock:" falls
-            // back to SEQPACKET, then STREAM, as libsystemd does (spec N-4).
-            if (!(Errno.IsNotSupported(socketError) || socketError == Errno.ENODEV) || address.SocketType != 0)
-            {
-                return NotifyResult.Failure(socketError, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
-            }
-
-            type = Libc.SOCK_SEQPACKET;
-            fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-            if (fd < 0 && Errno.IsNotSupported(Libc.LastErrno))
-            {
-                type = Libc.SOCK_STREAM;
-                fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-            }
-
-            if (fd < 0)
-            {
-                return NotifyResult.Failure(Libc.LastErrno, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
-            }
+            return NotifyResult.Failure(socketError, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
         }
 
         using var handle = new FileDescriptorHandle(fd);

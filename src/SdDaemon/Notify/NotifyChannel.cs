@@ -78,12 +78,7 @@ public sealed partial class NotifyChannel : IDisposable
     public TimeSpan SendTimeout
     {
         get => _sendTimeout;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
-            _sendTimeout = value;
-        }
+        set => _sendTimeout = Deadline.CheckSendTimeout(value);
     }
 
     /// <summary>
