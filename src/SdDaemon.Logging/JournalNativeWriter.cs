@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
-using System.Text;
 using SdDaemon.Interop;
 using SdDaemon.Logging.Internal;
 
@@ -41,7 +40,7 @@ public sealed class JournalNativeWriter : IDisposable
     private readonly ConnectedDatagramSocket _socket;
     private readonly ConnectedDatagramSocket.Sender _sendEntry;
     private readonly StallPolicy _stall = new();
-    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
+    private TimeSpan _sendTimeout = Deadline.DefaultSendTimeout;
     private bool _disposed;
     private int _maxDatagramSize = int.MaxValue;
     private long _absentUntil;
@@ -50,17 +49,7 @@ public sealed class JournalNativeWriter : IDisposable
     private JournalNativeWriter(string socketPath)
     {
         SocketPath = socketPath;
-        byte[] path = Encoding.UTF8.GetBytes(socketPath);
-        if (path.Length == 0 || path.Length > 107)
-        {
-            throw new ArgumentException("A socket path has 1 to 107 bytes.", nameof(socketPath));
-        }
-
-        // struct sockaddr_un: sa_family_t (2 bytes) + the path with its NUL.
-        byte[] address = new byte[2 + path.Length + 1];
-        BitConverter.TryWriteBytes(address.AsSpan(0, 2), (ushort)Libc.AF_UNIX);
-        path.CopyTo(address, 2);
-        _socket = new ConnectedDatagramSocket(address);
+        _socket = new ConnectedDatagramSocket(UnixSocketAddress.EncodePath(socketPath, nameof(socketPath)));
         _sendEntry = (fd, entry, _) => SendEntry(fd, entry);
     }
 
@@ -75,12 +64,7 @@ public sealed class JournalNativeWriter : IDisposable
     public TimeSpan SendTimeout
     {
         get => _sendTimeout;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
-            _sendTimeout = value;
-        }
+        set => _sendTimeout = Deadline.CheckSendTimeout(value);
     }
 
     /// <summary>
@@ -156,9 +140,9 @@ public sealed class JournalNativeWriter : IDisposable
     internal bool KnownAbsent => !OperatingSystem.IsLinux() || Stopwatch.GetTimestamp() < Volatile.Read(ref _absentUntil);
 
     /// <summary>One entry on the connected socket: a datagram, or a sealed memfd when it is too large for one (spec J-4).</summary>
-    private int SendEntry(int fd, ReadOnlySpan<byte> encodedEntry)
+    private unsafe int SendEntry(int fd, ReadOnlySpan<byte> encodedEntry)
     {
-        int errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendDatagram(fd, encodedEntry);
+        int errno = encodedEntry.Length > _maxDatagramSize ? Errno.EMSGSIZE : SendMessage(fd, encodedEntry, null, 0);
         return errno is Errno.EMSGSIZE or Errno.ENOBUFS && OperatingSystem.IsLinux() ? SendThroughMemfd(fd, encodedEntry) : errno;
     }
 
@@ -176,18 +160,6 @@ public sealed class JournalNativeWriter : IDisposable
 
     private static bool IsAbsent(int errno) => errno is Errno.ENOENT or Errno.ECONNREFUSED or Errno.ENOTCONN;
 
-    private unsafe int SendDatagram(int fd, ReadOnlySpan<byte> payload)
-    {
-        fixed (byte* bytes = payload)
-        {
-            Libc.IoVec iov = new() { Base = bytes, Length = (nuint)payload.Length };
-            Libc.MsgHdr message = default;
-            message.Iov = &iov;
-            message.IovLength = 1;
-            return SendMessage(fd, &message);
-        }
-    }
-
     /// <summary>Spec J-4: the same bytes in a sealed memfd, passed alone in an empty datagram.</summary>
     [SupportedOSPlatform("linux")]
     private unsafe int SendThroughMemfd(int socketFd, ReadOnlySpan<byte> payload)
@@ -201,25 +173,10 @@ public sealed class JournalNativeWriter : IDisposable
 
         try
         {
-            fixed (byte* bytes = payload)
+            int errno = Libc.WriteAll(memfd, payload);
+            if (errno != 0)
             {
-                int offset = 0;
-                while (offset < payload.Length)
-                {
-                    nint n = Libc.Write(memfd, bytes + offset, (nuint)(payload.Length - offset));
-                    if (n < 0)
-                    {
-                        int errno = Libc.LastErrno;
-                        if (errno == Errno.EINTR)
-                        {
-                            continue;
-                        }
-
-                        return errno;
-                    }
-
-                    offset += (int)n;
-                }
+                return errno;
             }
 
             // journald accepts only a memfd that can never change again: exactly these four seals.
@@ -228,19 +185,11 @@ public sealed class JournalNativeWriter : IDisposable
                 return Libc.LastErrno;
             }
 
-            int space = Libc.CMsgSpace(sizeof(int));
+            int space = SocketMessage.RightsSpace(1);
             byte* control = stackalloc byte[space];
             new Span<byte>(control, space).Clear();
-            var header = (Libc.CMsgHdr*)control;
-            header->Length = (nuint)Libc.CMsgLen(sizeof(int));
-            header->Level = Libc.SOL_SOCKET;
-            header->Type = Libc.SCM_RIGHTS;
-            *(int*)(control + Libc.CMsgAlign(sizeof(Libc.CMsgHdr))) = memfd;
-
-            Libc.MsgHdr message = default;
-            message.Control = control;
-            message.ControlLength = (nuint)space;
-            return SendMessage(socketFd, &message);
+            *(int*)SocketMessage.AddControl(control, Libc.SCM_RIGHTS, sizeof(int)) = memfd;
+            return SendMessage(socketFd, default, control, space);
         }
         finally
         {
@@ -248,46 +197,20 @@ public sealed class JournalNativeWriter : IDisposable
         }
     }
 
-    /// <summary>sendmsg with EINTR retried and a full queue waited for, boundedly, under the stall
-    /// policy (spec J-5). 0 or the errno.</summary>
-    private unsafe int SendMessage(int fd, Libc.MsgHdr* message)
+    /// <summary>One datagram, bounded under the stall policy (spec J-5): a full queue is waited for up
+    /// to SendTimeout, or not at all while journald is stalled. 0 or the errno.</summary>
+    private unsafe int SendMessage(int fd, ReadOnlySpan<byte> payload, byte* control, int controlLength)
     {
-        long deadline = 0;
-        while (true)
+        int errno = SocketMessage.Send(fd, payload, control, controlLength, droppableControl: 0, isStream: false, _stall.IsStalled ? TimeSpan.Zero : _sendTimeout);
+        if (errno == 0)
         {
-            if (Libc.SendMsg(fd, message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT) >= 0)
-            {
-                _stall.Delivered();
-                return 0;
-            }
-
-            int errno = Libc.LastErrno;
-            if (errno == Errno.EINTR)
-            {
-                continue;
-            }
-
-            if (errno != Errno.EAGAIN)
-            {
-                return errno;
-            }
-
-            if (deadline == 0)
-            {
-                deadline = _stall.Limit(Deadline.After(_sendTimeout));
-            }
-
-            // Connected: POLLOUT also reflects room in journald's receive queue.
-            if (!Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
-            {
-                if (waitError != 0)
-                {
-                    return waitError;
-                }
-
-                _stall.TimedOut();
-                return Errno.EAGAIN;
-            }
+            _stall.Delivered();
         }
+        else if (errno == Errno.EAGAIN)
+        {
+            _stall.TimedOut(); // the wait's end: EAGAIN comes back only when the deadline passed
+        }
+
+        return errno;
     }
 }

@@ -61,19 +61,8 @@ public static class JournalStreamCheck
     public static bool Matches(string? journalStream, SafeHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return Matches(journalStream, (int)handle.DangerousGetHandle());
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
+        using var reference = HandleReference.Add(handle);
+        return Matches(journalStream, reference.Fd);
     }
 
     /// <summary>The <c>DEV:INO</c> text systemd would put into <c>JOURNAL_STREAM</c> for
@@ -82,45 +71,19 @@ public static class JournalStreamCheck
     public static string? Describe(SafeHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return TryIdentify((int)handle.DangerousGetHandle(), out ulong device, out ulong inode)
-                ? string.Create(CultureInfo.InvariantCulture, $"{device}:{inode}")
-                : null;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
+        using var reference = HandleReference.Add(handle);
+        return Identify(reference.Fd) is { } identity
+            ? string.Create(CultureInfo.InvariantCulture, $"{identity.Device}:{identity.Inode}")
+            : null;
     }
 
     internal static bool Matches(string? journalStream, int fd) =>
         TryParse(journalStream, out ulong device, out ulong inode)
-        && TryIdentify(fd, out ulong actualDevice, out ulong actualInode)
-        && device == actualDevice
-        && inode == actualInode;
+        && Identify(fd) is { } actual
+        && device == actual.Device
+        && inode == actual.Inode;
 
-    private static bool TryIdentify(int fd, out ulong device, out ulong inode)
-    {
-        device = 0;
-        inode = 0;
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        if (Libc.FStatx(fd, Libc.STATX_BASIC_STATS, out Libc.Statx buffer) != 0)
-        {
-            return false; // EBADF: fd 2 is closed
-        }
-
-        device = Libc.MakeDev(buffer.DevMajor, buffer.DevMinor);
-        inode = buffer.Ino;
-        return true;
-    }
+    /// <summary>What <paramref name="fd"/> is open on; null when it is not open (fd 2 closed: EBADF).</summary>
+    private static FileIdentity? Identify(int fd) =>
+        OperatingSystem.IsLinux() && Libc.TryStat(fd, null, out FileIdentity identity, out _) ? identity : null;
 }

@@ -65,14 +65,14 @@ public static class ActivationLauncher
 
         var scratch = new int[files.Count];
         Array.Fill(scratch, -1);
-        var references = new bool[files.Count];
+        var references = new HandleReference[files.Count];
         try
         {
             for (int i = 0; i < files.Count; i++)
             {
-                files[i].Handle.DangerousAddRef(ref references[i]);
+                references[i] = HandleReference.Add(files[i].Handle);
                 // A sources might sit where another must go (fd 3..): move every one far away first.
-                scratch[i] = Libc.Fcntl((int)files[i].Handle.DangerousGetHandle(), Libc.F_DUPFD_CLOEXEC, ScratchFdBase);
+                scratch[i] = Libc.Fcntl(references[i].Fd, Libc.F_DUPFD_CLOEXEC, ScratchFdBase);
                 if (scratch[i] < 0)
                 {
                     throw new IOException($"fcntl(F_DUPFD_CLOEXEC) of '{files[i].Name}' failed: errno {Libc.LastErrno}");
@@ -94,12 +94,9 @@ public static class ActivationLauncher
                 Libc.CloseQuietly(fd);
             }
 
-            for (int i = 0; i < files.Count; i++)
+            foreach (HandleReference reference in references)
             {
-                if (references[i])
-                {
-                    files[i].Handle.DangerousRelease();
-                }
+                reference.Dispose();
             }
         }
     }

@@ -59,7 +59,7 @@ public sealed class NotifyReceiver : IDisposable
     /// Linux 6.5+). Off by default: each message (and <see cref="History"/> keeps them all) then holds a
     /// descriptor until it is disposed.</param>
     /// <exception cref="IOException">socket() or bind() failed.</exception>
-    public static unsafe NotifyReceiver Bind(string? path = null, bool passPidFd = false)
+    public static NotifyReceiver Bind(string? path = null, bool passPidFd = false)
     {
         string? directory = null;
         if (path is null)
@@ -68,37 +68,8 @@ public sealed class NotifyReceiver : IDisposable
             path = Path.Combine(directory, "notify");
         }
 
-        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            throw new IOException($"socket(AF_UNIX, SOCK_DGRAM) failed: errno {Libc.LastErrno}");
-        }
-
-        var handle = new FileDescriptorHandle(fd);
-        int one = 1;
-        int bufferSize = 8 * 1024 * 1024;
-        // Like the manager: credentials on every message, and a large queue.
-        if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSCRED, &one, sizeof(int)) != 0)
-        {
-            int errno = Libc.LastErrno;
-            handle.Dispose();
-            throw new IOException($"setsockopt(SO_PASSCRED) failed: errno {errno}");
-        }
-
-        // As the manager: a pidfd of the sender with each message where the kernel can (6.5+), else none.
-        bool passesPidFd = passPidFd && Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSPIDFD, &one, sizeof(int)) == 0;
-        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, &bufferSize, sizeof(int));
-        byte[] address = UnixSocketAddress.Encode(path);
-        fixed (byte* a = address)
-        {
-            if (Libc.Bind(fd, a, (uint)address.Length) != 0)
-            {
-                int errno = Libc.LastErrno;
-                handle.Dispose();
-                throw new IOException(Errno.Describe($"bind('{path}') failed", errno));
-            }
-        }
-
+        // Like the manager: credentials on every message, a pidfd where asked and the kernel can, a large queue.
+        FileDescriptorHandle handle = SocketMessage.BindReceiver(path, nonBlocking: false, passPidFd, ConnectedDatagramSocket.SendBufferSize, out bool passesPidFd);
         return new NotifyReceiver(handle, path, path.StartsWith('@') ? null : directory ?? path) { PassesPidFd = passesPidFd };
     }
 
@@ -108,11 +79,9 @@ public sealed class NotifyReceiver : IDisposable
     /// <summary>Receives the next datagram, waiting at most <paramref name="timeout"/>; null on timeout.</summary>
     public NotifyMessage? Receive(TimeSpan timeout)
     {
-        bool added = false;
-        _socket.DangerousAddRef(ref added);
-        try
+        using (var reference = HandleReference.Add(_socket))
         {
-            int fd = _socket.Fd;
+            int fd = reference.Fd;
             if (!Deadline.WaitFor(fd, Libc.POLLIN, Deadline.After(timeout), out int errno))
             {
                 return errno == 0 ? null : throw new IOException($"poll failed: errno {errno}");
@@ -125,13 +94,6 @@ public sealed class NotifyReceiver : IDisposable
             }
 
             return message;
-        }
-        finally
-        {
-            if (added)
-            {
-                _socket.DangerousRelease();
-            }
         }
     }
 
@@ -197,7 +159,7 @@ public sealed class NotifyReceiver : IDisposable
     {
         byte[] buffer = new byte[NotifyDatagramReader.BufferSize];
         var fds = new List<int>();
-        int errno = NotifyDatagramReader.Receive(fd, buffer, fds, out ReceivedDatagram datagram);
+        int errno = SocketMessage.Receive(fd, buffer, fds, out ReceivedDatagram datagram);
         if (errno != 0)
         {
             throw new IOException($"recvmsg failed: errno {errno}");

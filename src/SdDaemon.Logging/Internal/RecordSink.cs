@@ -73,16 +73,13 @@ internal abstract class RecordSink
 internal sealed class FileDescriptorSink : RecordSink
 {
     /// <summary>The default bound on one record batch (never hang a daemon).</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
-
-    /// <summary>PIPE_BUF on Linux: a pipe write of at most this much is atomic.</summary>
-    private const int PipeBuffer = 4096;
+    public static readonly TimeSpan DefaultTimeout = Deadline.DefaultSendTimeout;
 
     private readonly object _gate = new();
     private readonly TimeSpan _timeout;
     private readonly StallPolicy _stall = new();
     private Route _route;
-    private Libc.Statx _identity;
+    private FileIdentity _identity;
     private FileDescriptorHandle? _own;
     private bool _lineOpen;
     private Stream? _fallback;
@@ -229,7 +226,7 @@ internal sealed class FileDescriptorSink : RecordSink
         if (_route != Route.Unknown)
         {
             if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx now) == 0
-                && now.FileType == _identity.FileType && now.SameInode(_identity))
+                && now.FileType == _identity.FileType && now.Identity.SameFile(_identity))
             {
                 return;
             }
@@ -237,12 +234,13 @@ internal sealed class FileDescriptorSink : RecordSink
             Forget();
         }
 
-        if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out _identity) != 0)
+        if (Libc.FStatx(Fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx st) != 0)
         {
             _route = Route.Unknown; // not open: the write reports EBADF, and the next batch looks again
             return;
         }
 
+        _identity = st.Identity;
         int type = _identity.FileType;
         if (type == Libc.S_IFSOCK)
         {
@@ -284,7 +282,7 @@ internal sealed class FileDescriptorSink : RecordSink
         }
 
         var own = new FileDescriptorHandle(fd);
-        if (Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx reopened) != 0 || !reopened.SameInode(_identity))
+        if (Libc.FStatx(fd, Libc.STATX_TYPE | Libc.STATX_INO, out Libc.Statx reopened) != 0 || !reopened.Identity.SameFile(_identity))
         {
             own.Dispose(); // fd 2 changed between the two looks: the next batch looks again
             return false;
@@ -308,74 +306,47 @@ internal sealed class FileDescriptorSink : RecordSink
     {
         fixed (byte* start = data)
         {
-            int offset = 0;
-            while (offset < data.Length)
-            {
-                int left = data.Length - offset;
-                nint n;
-                switch (_route)
-                {
-                    case Route.Socket:
-                        n = Libc.Send(Fd, start + offset, (nuint)left, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
-                        break;
-                    case Route.OwnNonBlocking:
-                        n = Libc.Write(_own!.Fd, start + offset, (nuint)Math.Min(PipeBuffer, left));
-                        break;
-                    case Route.Polled:
-                        // Only into room poll has seen, PIPE_BUF at a time (see the remarks: the best
-                        // without a description of our own).
-                        int ready = WaitWritable(deadline);
-                        if (ready <= 0)
-                        {
-                            return ready < 0 && offset == 0 ? -1 : offset;
-                        }
-
-                        n = Libc.Write(Fd, start + offset, (nuint)Math.Min(PipeBuffer, left));
-                        break;
-                    default:
-                        n = Libc.Write(Fd, start + offset, (nuint)left);
-                        break;
-                }
-
-                if (n >= 0)
-                {
-                    offset += (int)n;
-                    continue;
-                }
-
-                int errno = Libc.LastErrno;
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno == Errno.ENOTSOCK && _route == Route.Socket)
-                {
-                    _route = Route.Unknown; // fd 2 was redirected from a socket to something else
-                    FollowDescriptor();
-                    continue;
-                }
-
-                if (errno != Errno.EAGAIN)
-                {
-                    return offset == 0 ? -1 : offset;
-                }
-
-                // Full: wait for room, boundedly.
-                if (WaitWritable(deadline) <= 0)
-                {
-                    return offset;
-                }
-            }
-
-            return offset;
+            var writer = new RouteWriter(this, start, data.Length, deadline);
+            int written = BoundedWrite.Run(ref writer, data.Length, out int errno);
+            return written == 0 && errno is not (0 or Errno.EAGAIN) ? -1 : written;
         }
     }
 
-    /// <summary>poll(POLLOUT) until <paramref name="deadline"/>: 1 when writable (or in error, which
-    /// the write then reports), 0 on timeout, -1 when poll itself failed.</summary>
-    private int WaitWritable(long deadline) =>
-        Deadline.WaitFor(_route == Route.OwnNonBlocking ? _own!.Fd : Fd, Libc.POLLOUT, deadline, out int errno) ? 1 : errno == 0 ? 0 : -1;
+    /// <summary>The system call of each route for <see cref="BoundedWrite"/>.</summary>
+    private readonly unsafe struct RouteWriter(FileDescriptorSink sink, byte* data, int length, long deadline) : IBoundedWriter
+    {
+        public int PollFd => sink._route == Route.OwnNonBlocking ? sink._own!.Fd : sink.Fd;
+
+        /// <summary>Polled: only into room poll has seen, PIPE_BUF at a time (see the remarks: the best
+        /// without a description of our own).</summary>
+        public bool PollFirst => sink._route == Route.Polled;
+
+        public long Deadline() => deadline;
+
+        public nint Write(int offset)
+        {
+            int left = length - offset;
+            return sink._route switch
+            {
+                Route.Socket => Libc.Send(sink.Fd, data + offset, (nuint)left, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL),
+                Route.OwnNonBlocking => Libc.Write(sink._own!.Fd, data + offset, (nuint)Math.Min(Libc.PipeBuf, left)),
+                Route.Polled => Libc.Write(sink.Fd, data + offset, (nuint)Math.Min(Libc.PipeBuf, left)),
+                _ => Libc.Write(sink.Fd, data + offset, (nuint)left),
+            };
+        }
+
+        public bool Recover(int errno, int offset)
+        {
+            if (errno != Errno.ENOTSOCK || sink._route != Route.Socket)
+            {
+                return false;
+            }
+
+            sink._route = Route.Unknown; // fd 2 was redirected from a socket to something else
+            sink.FollowDescriptor();
+            return true;
+        }
+    }
 }
 
 /// <summary>A <see cref="Stream"/>: one Write and a Flush per record batch, under a lock.</summary>

@@ -24,11 +24,4 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true)]
     public static partial int MemfdCreate(byte* name, uint flags);
-
-    /// <summary>glibc's makedev(3): how st_dev (and so JOURNAL_STREAM) encodes a device number.</summary>
-    public static ulong MakeDev(uint major, uint minor) =>
-        ((ulong)(major & 0x00000fffu) << 8)
-        | ((ulong)(major & 0xfffff000u) << 32)
-        | (minor & 0x000000ffu)
-        | ((ulong)(minor & 0xffffff00u) << 12);
 }

@@ -41,7 +41,7 @@ public static class DescriptorCheck
         }
 
         r = StatPath(path, out Libc.Statx other);
-        return r.Outcome != CheckOutcome.Yes ? r : CheckResult.From(st.SameInode(other));
+        return r.Outcome != CheckOutcome.Yes ? r : CheckResult.From(st.Identity.SameFile(other.Identity));
     }
 
     /// <inheritdoc cref="IsFifo(int, string?)"/>
@@ -76,7 +76,7 @@ public static class DescriptorCheck
 
         if (st.FileType == Libc.S_IFREG && other.FileType == Libc.S_IFREG)
         {
-            return CheckResult.From(st.SameInode(other));
+            return CheckResult.From(st.Identity.SameFile(other.Identity));
         }
 
         if (st.FileType == Libc.S_IFCHR && other.FileType == Libc.S_IFCHR)
@@ -317,7 +317,7 @@ public static class DescriptorCheck
             return CheckResult.Failure(error);
         }
 
-        return CheckResult.From(st.SameInode(other));
+        return CheckResult.From(st.Identity.SameFile(other.Identity));
     }
 
     /// <inheritdoc cref="IsMessageQueue(int, string?)"/>
@@ -450,22 +450,14 @@ public static class DescriptorCheck
     private static CheckResult With(SafeHandle handle, Func<int, CheckResult> check)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return check((int)handle.DangerousGetHandle());
-        }
-        catch (ObjectDisposedException)
+        if (!HandleReference.TryAdd(handle, out HandleReference reference))
         {
             return CheckResult.Failure(Errno.EBADF);
         }
-        finally
+
+        using (reference)
         {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            return check(reference.Fd);
         }
     }
 }

@@ -67,7 +67,7 @@ public sealed class ListenFd : IDisposable
     public bool IsSameFile(ListenFd other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        return GetInfo().Identity is { } mine && other.GetInfo().Identity is { } theirs && mine == theirs;
+        return GetInfo().Identity is { } mine && other.GetInfo().Identity is { } theirs && mine.SameFile(theirs);
     }
 
     /// <summary>What the descriptor referred to when this object was made; <see cref="FileKind.Unknown"/> if it could not be examined.</summary>
@@ -296,7 +296,8 @@ public sealed class ListenFd : IDisposable
             if (s_owners.TryGetValue(fd, out Ownership? existing)
                 && existing.State != Closed
                 && info.Identity is { } identity
-                && existing.Info.Identity == identity)
+                && existing.Info.Identity is { } known
+                && known.SameFile(identity))
             {
                 return existing;
             }
@@ -312,8 +313,7 @@ public sealed class ListenFd : IDisposable
             return new Info(FileKind.Unknown, 0, 0, false);
         }
 
-        var identity = new FileIdentity(st.DevMajor, st.DevMinor, st.Ino);
-        return ExamineKind(fd, st) with { Identity = identity };
+        return ExamineKind(fd, st) with { Identity = st.Identity };
     }
 
     private static unsafe Info ExamineKind(int fd, in Libc.Statx st)
@@ -347,8 +347,6 @@ public sealed class ListenFd : IDisposable
         /// <summary>The device and inode the number referred to when examined; null if it was not open.</summary>
         public FileIdentity? Identity { get; init; }
     }
-
-    internal readonly record struct FileIdentity(uint DevMajor, uint DevMinor, ulong Inode);
 
     /// <summary>The ownership state of one descriptor number, shared by every ListenFd made for it.</summary>
     private sealed class Ownership(Info info)

@@ -92,23 +92,7 @@ internal static class Launcher
     /// The launcher's message goes straight to descriptor 2: System.Console may not be loaded yet,
     /// and loading it needs a free descriptor, which is exactly what may be missing. Best effort.
     /// </summary>
-    private static unsafe void WriteToStderr(string text)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        fixed (byte* b = bytes)
-        {
-            for (int done = 0; done < bytes.Length;)
-            {
-                nint n = Libc.Write(2, b + done, (nuint)(bytes.Length - done));
-                if (n <= 0 && !(n < 0 && Libc.LastErrno == Errno.EINTR))
-                {
-                    return;
-                }
-
-                done += (int)Math.Max(n, 0);
-            }
-        }
-    }
+    private static void WriteToStderr(string text) => _ = Libc.WriteAll(2, Encoding.UTF8.GetBytes(text));
 
     /// <summary>What the program wrote before Daemon.Start reaches its output before the exit; nothing to do (and nothing to load) if it never used the console.</summary>
     private static void FlushConsole()

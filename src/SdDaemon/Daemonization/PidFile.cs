@@ -337,11 +337,14 @@ internal sealed class PidFile : IDisposable
     /// <summary>A regular file owned by this process's effective uid with one link, or an IOException saying what it is instead.</summary>
     internal static FileIdentity CheckOwnPlainFile(int fd, string path, string what)
     {
-        if (!Libc.TryStat(fd, null, out FileIdentity identity, out int errno) || !Libc.TryOwnerAndLinks(fd, out uint owner, out uint links, out errno))
+        int errno = Libc.FStatx(fd, Libc.STATX_BASIC_STATS, out Libc.Statx st);
+        if (errno != 0)
         {
             throw Error(errno, $"cannot stat {what} '{path}'");
         }
 
+        FileIdentity identity = st.Identity;
+        (uint owner, uint links) = (st.Uid, st.NLink);
         RefuseIrregular(identity, path, what);
         uint self = Libc.GetEUid();
         if (owner != self)
@@ -361,7 +364,7 @@ internal sealed class PidFile : IDisposable
 
     private static void RefuseIrregular(FileIdentity identity, string path, string what)
     {
-        string? kind = (identity.Mode & Libc.S_IFMT) switch
+        string? kind = identity.FileType switch
         {
             Libc.S_IFREG => null,
             Libc.S_IFIFO => "a FIFO",
@@ -542,18 +545,12 @@ internal sealed class PidFile : IDisposable
 
     internal static unsafe bool StatAt(int directoryFd, byte[] name, out FileIdentity identity)
     {
-        Libc.Statx buffer;
         fixed (byte* n = name)
         {
-            if (Libc.StatxRaw(directoryFd, n, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
-            {
-                identity = default;
-                return false;
-            }
+            bool ok = Libc.StatxRaw(directoryFd, n, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, out Libc.Statx buffer) == 0;
+            identity = ok ? buffer.Identity : default;
+            return ok;
         }
-
-        identity = new FileIdentity(buffer.DevMajor, buffer.DevMinor, buffer.Ino, buffer.Mode);
-        return true;
     }
 
     internal static IOException Error(int errno, string what) =>
@@ -582,5 +579,5 @@ internal readonly record struct PidFileStatus(PidFileState State, int Pid, strin
 
     public static PidFileStatus NotRunning(string why) => new(PidFileState.NotRunning, 0, why, 0);
 
-    public static PidFileStatus Unknown(string why, int errno) => new(PidFileState.Unknown, 0, why, errno is > 0 and < 4096 ? errno : SdDaemon.Interop.Errno.EIO);
+    public static PidFileStatus Unknown(string why, int errno) => new(PidFileState.Unknown, 0, why, SdDaemon.Interop.Errno.ValidOrEIO(errno));
 }

@@ -10,7 +10,7 @@ namespace SdDaemon.Daemonization;
 /// and the kernel vouches for the sender's pid. Abstract, so that neither a chroot nor a
 /// privilege drop keeps the daemon from reaching it.
 /// </summary>
-internal sealed unsafe class ReadinessSocket : IDisposable
+internal sealed class ReadinessSocket : IDisposable
 {
     private readonly FileDescriptorHandle _socket;
 
@@ -28,27 +28,7 @@ internal sealed unsafe class ReadinessSocket : IDisposable
     public static ReadinessSocket Bind()
     {
         string address = "@sddaemon/" + StageMarker.NewToken();
-        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-        if (fd < 0)
-        {
-            throw new IOException($"socket(AF_UNIX, SOCK_DGRAM) failed: errno {Libc.LastErrno}");
-        }
-
-        var handle = new FileDescriptorHandle(fd);
-        int one = 1;
-        byte[] sockaddr = UnixSocketAddress.Encode(address);
-        fixed (byte* name = sockaddr)
-        {
-            if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_PASSCRED, &one, sizeof(int)) != 0
-                || Libc.Bind(fd, name, (uint)sockaddr.Length) != 0)
-            {
-                int errno = Libc.LastErrno;
-                handle.Dispose();
-                throw new IOException($"cannot bind the readiness socket: errno {errno}");
-            }
-        }
-
-        return new ReadinessSocket(handle, address);
+        return new ReadinessSocket(SocketMessage.BindReceiver(address, nonBlocking: true, passPidFd: false, receiveBufferSize: 0, out _), address);
     }
 
     /// <summary>The next queued datagram, or null when none is queued: the sender's pid and its lines,
@@ -57,7 +37,7 @@ internal sealed unsafe class ReadinessSocket : IDisposable
     {
         byte[] buffer = new byte[NotifyDatagramReader.BufferSize];
         var fds = new List<int>();
-        if (NotifyDatagramReader.Receive(_socket.Fd, buffer, fds, out ReceivedDatagram datagram) != 0)
+        if (SocketMessage.Receive(_socket.Fd, buffer, fds, out ReceivedDatagram datagram) != 0)
         {
             return null;
         }

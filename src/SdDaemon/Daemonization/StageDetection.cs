@@ -109,7 +109,7 @@ internal static class StageDetection
     /// <summary>An anonymous pipe (S_IFIFO on pipefs), as pipe2() makes for the stage marker.</summary>
     private static unsafe bool IsAnonymousPipe(int fd)
     {
-        if (!Libc.TryStat(fd, null, out FileIdentity identity, out _) || (identity.Mode & Libc.S_IFMT) != Libc.S_IFIFO)
+        if (!Libc.TryStat(fd, null, out FileIdentity identity, out _) || identity.FileType != Libc.S_IFIFO)
         {
             return false;
         }

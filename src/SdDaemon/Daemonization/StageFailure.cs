@@ -13,7 +13,7 @@ internal static class StageFailure
 {
     /// <summary>The failure as a notification: STATUS=<paramref name="message"/>, ERRNO= (EIO when <paramref name="errno"/> is not one).</summary>
     public static Notification Describe(int errno, string message) =>
-        new(NotifyState.StatusFrom(message), NotifyState.Errno(errno is > 0 and < 4096 ? errno : Errno.EIO));
+        new(NotifyState.StatusFrom(message), NotifyState.Errno(Errno.ValidOrEIO(errno)));
 
     /// <summary>
     /// Reports the failure to the original process (and, with <paramref name="toStderr"/>, on

@@ -24,7 +24,7 @@ internal sealed class ConnectedDatagramSocket : IDisposable
     private readonly byte[] _sockaddr;
     private readonly long _pathRecheckMilliseconds;
     private FileDescriptorHandle? _socket;
-    private Libc.Statx _connectedPath; // the path's inode, read just before the socket connected
+    private FileIdentity _connectedPath; // the path's inode, read just before the socket connected
     private bool _connectedPathKnown;
     private long _pathCheckedAt;
     private bool _disposed;
@@ -63,21 +63,15 @@ internal sealed class ConnectedDatagramSocket : IDisposable
                 return errno;
             }
 
-            bool added = false;
-            try
-            {
-                socket.DangerousAddRef(ref added);
-                errno = send(socket.Fd, payload, state);
-            }
-            catch (ObjectDisposedException) when (!added)
+            if (!HandleReference.TryAdd(socket, out HandleReference reference))
             {
                 errno = Errno.ENOTCONN; // replaced by another thread between Get and here
             }
-            finally
+            else
             {
-                if (added)
+                using (reference)
                 {
-                    socket.DangerousRelease();
+                    errno = send(reference.Fd, payload, state);
                 }
             }
 
@@ -148,7 +142,7 @@ internal sealed class ConnectedDatagramSocket : IDisposable
     private unsafe void FollowRebind()
     {
         Volatile.Write(ref _pathCheckedAt, System.Environment.TickCount64);
-        if (!StatPath(out Libc.Statx now) || (_connectedPathKnown && now.SameInode(_connectedPath)))
+        if (!StatPath(out FileIdentity now) || (_connectedPathKnown && now.SameFile(_connectedPath)))
         {
             return;
         }
@@ -159,13 +153,12 @@ internal sealed class ConnectedDatagramSocket : IDisposable
     }
 
     /// <summary>statx of sun_path (NUL-terminated inside the sockaddr, after the 2-byte family).</summary>
-    private unsafe bool StatPath(out Libc.Statx result)
+    private unsafe bool StatPath(out FileIdentity result)
     {
-        Libc.Statx buffer;
         fixed (byte* sockaddr = _sockaddr)
         {
-            bool ok = Libc.StatxRaw(Libc.AT_FDCWD, sockaddr + 2, 0, Libc.STATX_INO, &buffer) == 0;
-            result = buffer;
+            bool ok = Libc.StatxRaw(Libc.AT_FDCWD, sockaddr + 2, 0, Libc.STATX_INO, out Libc.Statx buffer) == 0;
+            result = buffer.Identity;
             return ok;
         }
     }

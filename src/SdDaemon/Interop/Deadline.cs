@@ -5,6 +5,18 @@ namespace SdDaemon.Interop;
 /// <summary>Bounded waits on a descriptor: Stopwatch deadlines and poll(2) until them.</summary>
 internal static class Deadline
 {
+    /// <summary>How long a send waits for a full peer by default (notify, journal, stderr): never hang
+    /// a daemon, yet ride out a manager or journald busy for a moment.</summary>
+    public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>A send timeout as the senders' SendTimeout takes it: 0 up to poll's limit, int.MaxValue ms (24 days).</summary>
+    public static TimeSpan CheckSendTimeout(TimeSpan value)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
+        return value;
+    }
+
     /// <summary>A Stopwatch deadline <paramref name="timeout"/> from now; infinite, or too long to add
     /// (over about 100 years), means never (<see cref="long.MaxValue"/>).</summary>
     public static long After(TimeSpan timeout)

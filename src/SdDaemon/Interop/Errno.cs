@@ -52,6 +52,12 @@ internal static class Errno
     public const int EHOSTDOWN = 112;
     public const int EINPROGRESS = 115;
 
+    /// <summary>MAX_ERRNO: the largest value the kernel returns as an errno.</summary>
+    public const int MaxErrno = 4095;
+
+    /// <summary><paramref name="errno"/> when it is one (1 to <see cref="MaxErrno"/>), else EIO.</summary>
+    public static int ValidOrEIO(int errno) => errno is > 0 and <= MaxErrno ? errno : EIO;
+
     /// <summary>systemd's ERRNO_IS_NOT_SUPPORTED: the kernel lacks this protocol, family or type.</summary>
     public static bool IsNotSupported(int errno) =>
         errno is EOPNOTSUPP or ENOTTY or ENOSYS or EAFNOSUPPORT or EPFNOSUPPORT or EPROTONOSUPPORT

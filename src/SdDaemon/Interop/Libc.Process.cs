@@ -24,7 +24,6 @@ internal static unsafe partial class Libc
     public const short F_WRLCK = 1;
     public const short F_UNLCK = 2;
 
-
     // glibc <spawn.h>. POSIX_SPAWN_SETSID is a GNU extension since glibc 2.26.
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;
     public const short POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -35,9 +34,11 @@ internal static unsafe partial class Libc
     public const int SIGTERM = 15;
     public const int WNOHANG = 1;
 
-    // errno values only this module needs.
+    /// <summary>open(2) O_NOATIME: only the file's owner (or CAP_FOWNER) may open with it, so it marks a description its owner opened.</summary>
+    public const int O_NOATIME = 0x40000;
 
-    /// <summary>prctl(2) PR_SET_CHILD_SUBREAPER (Linux 3.4): orphaned descendants are re-parented to this process.</summary>
+    /// <summary>fcntl(2) F_DUPFD_CLOEXEC: a probe for a free descriptor number (EMFILE when there is none).</summary>
+    public const int F_DUPFD_CLOEXEC = 1030;
     public const int PR_SET_CHILD_SUBREAPER = 36;
 
     /// <summary>PIPEFS_MAGIC: anonymous pipes (pipe2) live on pipefs, named FIFOs on their own filesystem.</summary>
@@ -207,19 +208,6 @@ internal static unsafe partial class Libc
     /// <summary>pidfd_send_signal(2) (Linux 5.1): a signal that cannot reach a recycled pid.</summary>
     public static int PidFdSendSignal(int pidFd, int signal) => (int)Syscall4(SYS_pidfd_send_signal, pidFd, signal, 0, 0);
 
-    /// <summary>
-    /// Owner and link count of an open descriptor (statx stx_uid at offset 20, stx_nlink at 16 of
-    /// the 256-byte struct statx); false with errno on failure.
-    /// </summary>
-    public static bool TryOwnerAndLinks(int fd, out uint uid, out uint links, out int errno)
-    {
-        errno = FStatx(fd, STATX_BASIC_STATS, out Statx buffer);
-        byte* raw = (byte*)&buffer;
-        uid = errno == 0 ? *(uint*)(raw + 20) : 0;
-        links = errno == 0 ? *(uint*)(raw + 16) : 0;
-        return errno == 0;
-    }
-
     /// <summary>Null-terminated UTF-8 of <paramref name="text"/>.</summary>
     public static byte[] Utf8Z(string text)
     {
@@ -233,50 +221,45 @@ internal static unsafe partial class Libc
     public static bool TryStat(int fd, string? path, out FileIdentity identity, out int errno)
     {
         errno = path is null ? FStatx(fd, STATX_BASIC_STATS, out Statx buffer) : PathStatx(path, STATX_BASIC_STATS, out buffer);
-        identity = errno == 0 ? new FileIdentity(buffer.DevMajor, buffer.DevMinor, buffer.Ino, buffer.Mode) : default;
+        identity = errno == 0 ? buffer.Identity : default;
         return errno == 0;
     }
-}
 
-/// <summary>Which file a descriptor or a path is: device and inode, plus the mode bits.</summary>
-internal readonly record struct FileIdentity(uint DeviceMajor, uint DeviceMinor, ulong Inode, ushort Mode)
-{
-    public bool SameFile(FileIdentity other) =>
-        DeviceMajor == other.DeviceMajor && DeviceMinor == other.DeviceMinor && Inode == other.Inode;
-}
-
-internal static unsafe partial class Libc
-{
     /// <summary>getgrouplist(3): what initgroups would set, computed while /etc/group is still reachable (before chroot).</summary>
     [LibraryImport(Lib, EntryPoint = "getgrouplist", SetLastError = true)]
     public static partial int GetGroupList(byte* user, uint group, uint* groups, int* count);
 
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nuint count);
-}
 
-internal static unsafe partial class Libc
-{
-    /// <summary>open(2) O_NOATIME: only the file's owner (or CAP_FOWNER) may open with it, so it marks a description its owner opened.</summary>
-    public const int O_NOATIME = 0x40000;
+    /// <summary>Writes all of <paramref name="data"/> (a file, a memfd, a pipe that blocks), riding out
+    /// EINTR: 0, or the errno (EIO if the descriptor took nothing).</summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* start = data)
+        {
+            for (int done = 0; done < data.Length;)
+            {
+                nint n = Write(fd, start + done, (nuint)(data.Length - done));
+                if (n <= 0 && !(n < 0 && LastErrno == Errno.EINTR))
+                {
+                    return n < 0 ? LastErrno : Errno.EIO;
+                }
+
+                done += (int)Math.Max(n, 0);
+            }
+        }
+
+        return 0;
+    }
 
     [LibraryImport(Lib, EntryPoint = "renameat", SetLastError = true)]
     public static partial int RenameAt(int oldDirectoryFd, byte* oldPath, int newDirectoryFd, byte* newPath);
-}
 
-internal static unsafe partial class Libc
-{
     /// <summary>glibc 2.34+: close every descriptor from <paramref name="from"/> up in the child (close_range), also those above RLIMIT_NOFILE.</summary>
     /// <remarks>Bound at the first call, from <c>libc.so.6</c> rather than <see cref="Lib"/>: under NativeAOT the
     /// package binds "libc" at link time (buildTransitive/SdDaemon.targets), which would make an app that
     /// daemonizes fail to link against an older glibc instead of falling back (EntryPointNotFoundException).</remarks>
     [LibraryImport(LazyLib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
     public static partial int SpawnFileActionsAddCloseFrom(void* fileActions, int from);
-}
-
-internal static unsafe partial class Libc
-{
-    /// <summary>fcntl(2) F_DUPFD_CLOEXEC: a probe for a free descriptor number (EMFILE when there is none).</summary>
-    public const int F_DUPFD_CLOEXEC = 1030;
-
 }

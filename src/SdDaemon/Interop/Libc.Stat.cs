@@ -41,6 +41,8 @@ internal static unsafe partial class Libc
     public struct Statx
     {
         [FieldOffset(0)] public uint Mask;
+        [FieldOffset(16)] public uint NLink;
+        [FieldOffset(20)] public uint Uid;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Ino;
         [FieldOffset(128)] public uint RDevMajor;
@@ -50,16 +52,14 @@ internal static unsafe partial class Libc
 
         public readonly int FileType => Mode & S_IFMT;
 
-        /// <summary>stat_inode_same: the same device and inode.</summary>
-        public readonly bool SameInode(in Statx other) =>
-            Ino == other.Ino && DevMajor == other.DevMajor && DevMinor == other.DevMinor;
+        public readonly FileIdentity Identity => new(DevMajor, DevMinor, Ino, Mode);
     }
 
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int StatxPath(int dirFd, string path, int flags, uint mask, Statx* result);
+    public static partial int StatxPath(int dirFd, string path, int flags, uint mask, out Statx result);
 
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true)]
-    public static partial int StatxRaw(int dirFd, byte* path, int flags, uint mask, Statx* result);
+    public static partial int StatxRaw(int dirFd, byte* path, int flags, uint mask, out Statx result);
 
     [LibraryImport(Lib, EntryPoint = "faccessat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int FAccessAt(int dirFd, string path, int mode, int flags);
@@ -79,21 +79,13 @@ internal static unsafe partial class Libc
     /// <summary>fstat(2) of an fd through statx with AT_EMPTY_PATH; 0 or the errno.</summary>
     public static int FStatx(int fd, uint mask, out Statx result)
     {
-        Statx buffer;
         byte empty = 0;
-        int r = StatxRaw(fd, &empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &buffer);
-        result = buffer;
-        return r == 0 ? 0 : LastErrno;
+        return StatxRaw(fd, &empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, out result) == 0 ? 0 : LastErrno;
     }
 
     /// <summary>stat(2) of a path (following symlinks) through statx; 0 or the errno.</summary>
-    public static int PathStatx(string path, uint mask, out Statx result)
-    {
-        Statx buffer;
-        int r = StatxPath(AT_FDCWD, path, 0, mask, &buffer);
-        result = buffer;
-        return r == 0 ? 0 : LastErrno;
-    }
+    public static int PathStatx(string path, uint mask, out Statx result) =>
+        StatxPath(AT_FDCWD, path, 0, mask, out result) == 0 ? 0 : LastErrno;
 
     /// <summary>pidfd_open(2) through syscall(2): glibc 2.36 has a wrapper, older ones do not.</summary>
     public static int PidFdOpen(int pid, int flags) => (int)Syscall2(SysPidFdOpenNumber, pid, flags);

@@ -63,6 +63,9 @@ internal static unsafe partial class Libc
 
     public const int CLOCK_MONOTONIC = 1;
 
+    /// <summary>PIPE_BUF: a pipe write of at most this much is atomic; the manager's notify buffer too.</summary>
+    public const int PipeBuf = 4096;
+
     /// <summary>SCM_MAX_FD: the kernel's limit of descriptors in one SCM_RIGHTS message.</summary>
     public const int ScmMaxFd = 253;
 

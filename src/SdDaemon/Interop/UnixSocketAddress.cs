@@ -40,15 +40,35 @@ internal static class UnixSocketAddress
             return Errno.EINVAL;
         }
 
-        sockaddr = new byte[2 + path.Length + (isAbstract ? 0 : 1)];
-        BitConverter.TryWriteBytes(sockaddr, (ushort)Libc.AF_UNIX); // sa_family_t, native byte order
+        sockaddr = Build(path, isAbstract);
+        return 0;
+    }
+
+    /// <summary>
+    /// Encodes a filesystem path as given: relative too, and a leading <c>@</c> is a file name, not the
+    /// abstract namespace (how the journal writer has always taken its socket path).
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is empty or longer than 107 bytes.</exception>
+    public static byte[] EncodePath(string path, string parameterName)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path);
+        return bytes.Length is > 0 and < SunPathLength
+            ? Build(bytes, isAbstract: false)
+            : throw new ArgumentException($"A socket path has 1 to {SunPathLength - 1} bytes.", parameterName);
+    }
+
+    /// <summary>sa_family_t (native byte order), then the path with its NUL, or a NUL and the abstract name.</summary>
+    private static byte[] Build(byte[] path, bool isAbstract)
+    {
+        byte[] sockaddr = new byte[2 + path.Length + (isAbstract ? 0 : 1)];
+        BitConverter.TryWriteBytes(sockaddr, (ushort)Libc.AF_UNIX);
         path.CopyTo(sockaddr, 2);
         if (isAbstract)
         {
             sockaddr[2] = 0;
         }
 
-        return 0;
+        return sockaddr;
     }
 
     /// <summary>Encodes <paramref name="text"/> or throws <see cref="ArgumentException"/>.</summary>

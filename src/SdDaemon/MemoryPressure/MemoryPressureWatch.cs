@@ -147,7 +147,7 @@ public sealed class MemoryPressureWatch : IDisposable
         }
 
         var handle = new FileDescriptorHandle(fd);
-        error = WriteAll(fd, trigger);
+        error = Libc.WriteAll(fd, trigger);
         if (error != 0)
         {
             handle.Dispose();
@@ -282,32 +282,6 @@ public sealed class MemoryPressureWatch : IDisposable
     {
         byte one = 1;
         _ = Libc.Write(_wake[1], &one, 1);
-    }
-
-    private static unsafe int WriteAll(int fd, byte[] data)
-    {
-        fixed (byte* p = data)
-        {
-            int written = 0;
-            while (written < data.Length)
-            {
-                nint n = Libc.Write(fd, p + written, (nuint)(data.Length - written));
-                if (n < 0)
-                {
-                    int error = Libc.LastErrno;
-                    if (error == Errno.EINTR)
-                    {
-                        continue;
-                    }
-
-                    return error;
-                }
-
-                written += (int)n;
-            }
-        }
-
-        return 0;
     }
 
     private static unsafe int ConnectUnix(string path, out int error)

@@ -21,7 +21,7 @@ namespace SdDaemon;
 public sealed class Notification
 {
     /// <summary>The manager reads at most PIPE_BUF (4096) bytes of a datagram and drops longer ones (spec N-6).</summary>
-    public const int MaxMessageBytes = 4096;
+    public const int MaxMessageBytes = Interop.Libc.PipeBuf;
 
     /// <summary>SCM_MAX_FD: at most this many descriptors go with one message (spec N-11).</summary>
     public const int MaxFiles = Interop.Libc.ScmMaxFd;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using SdDaemon.Environ;
 using SdDaemon.Interop;
 using SdDaemon.Notify;
@@ -22,7 +20,7 @@ namespace SdDaemon;
 /// <para>A send never blocks for ever: when the manager's queue is full it waits at most
 /// <see cref="SendTimeout"/> for room, then fails with EAGAIN (libsystemd would block).</para>
 /// </remarks>
-public sealed class NotifyChannel : IDisposable
+public sealed partial class NotifyChannel : IDisposable
 {
     /// <summary>How often <see cref="Default"/> re-reads a set NOTIFY_SOCKET, and how often a channel
     /// checks its socket path for a new socket (see <see cref="Default"/> and the remarks on the class).</summary>
@@ -38,7 +36,7 @@ public sealed class NotifyChannel : IDisposable
     private readonly ConnectedDatagramSocket.Sender _transmitDatagram;
     private readonly ConnectedDatagramSocket.Sender _transmitDatagramNow;
     private volatile Target? _target;
-    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(2);
+    private TimeSpan _sendTimeout = Deadline.DefaultSendTimeout;
     private bool _disposed;
 
     internal NotifyChannel(IEnvironmentSource environment, string? fixedAddress, TimeSpan recheckInterval = default)
@@ -80,12 +78,7 @@ public sealed class NotifyChannel : IDisposable
     public TimeSpan SendTimeout
     {
         get => _sendTimeout;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, TimeSpan.FromMilliseconds(int.MaxValue));
-            _sendTimeout = value;
-        }
+        set => _sendTimeout = Deadline.CheckSendTimeout(value);
     }
 
     /// <summary>
@@ -350,300 +343,6 @@ public sealed class NotifyChannel : IDisposable
             : NotifyResult.Failure(errno, DescribeSendError(errno));
     }
 
-    private unsafe NotifyResult SendPerMessageSocket(NotifySocketAddress address, Notification notification, bool waitForRoom)
-    {
-        int type = address.SocketType == 0 ? Libc.SOCK_DGRAM : address.SocketType;
-        int fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-        if (fd < 0)
-        {
-            int socketError = Libc.LastErrno;
-            // QEMU and this kind of host lack AF_VSOCK datagrams (ENODEV): plain "vsock:" falls
-            // back to SEQPACKET, then STREAM, as libsystemd does (spec N-4).
-            if (!(Errno.IsNotSupported(socketError) || socketError == Errno.ENODEV) || address.SocketType != 0)
-            {
-                return NotifyResult.Failure(socketError, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
-            }
-
-            type = Libc.SOCK_SEQPACKET;
-            fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-            if (fd < 0 && Errno.IsNotSupported(Libc.LastErrno))
-            {
-                type = Libc.SOCK_STREAM;
-                fd = Libc.Socket(address.Family, type | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-            }
-
-            if (fd < 0)
-            {
-                return NotifyResult.Failure(Libc.LastErrno, $"cannot open a socket for NOTIFY_SOCKET '{address.Text}'");
-            }
-        }
-
-        using var handle = new FileDescriptorHandle(fd);
-        long deadline = Deadline.After(_sendTimeout);
-        int error = BindPrivilegedVsockPort(fd);
-        if (error != 0)
-        {
-            return NotifyResult.Failure(error, "cannot bind the vsock notify socket to a privileged port");
-        }
-
-        ConnectedDatagramSocket.RaiseSendBuffer(fd); // spec N-9
-        fixed (byte* sockaddr = address.SockAddr)
-        {
-            // Connection-oriented types connect first; datagrams are connected too, so that the
-            // same send path serves both. Non-blocking, so the handshake is bounded by SendTimeout.
-            if (Libc.Connect(fd, sockaddr, (uint)address.SockAddr.Length) != 0)
-            {
-                error = Libc.LastErrno;
-                if (error == Errno.EINPROGRESS)
-                {
-                    error = Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError) ? SocketError(fd) : (waitError == 0 ? Errno.ETIMEDOUT : waitError);
-                }
-
-                if (error != 0)
-                {
-                    return NotifyResult.Failure(error, $"cannot connect to NOTIFY_SOCKET '{address.Text}'");
-                }
-            }
-        }
-
-        bool isStream = type == Libc.SOCK_STREAM;
-        int errno = Transmit(fd, notification, isStream, waitForRoom);
-        if (errno != 0)
-        {
-            return NotifyResult.Failure(errno, DescribeSendError(errno));
-        }
-
-        if (type is Libc.SOCK_STREAM or Libc.SOCK_SEQPACKET)
-        {
-            // The end of the message is the end of the connection; the receiver closes its side
-            // when it has read it, and must send nothing back.
-            if (Libc.Shutdown(fd, Libc.SHUT_WR) != 0)
-            {
-                return NotifyResult.Failure(Libc.LastErrno, "cannot shut down the notify connection");
-            }
-
-            if (!Deadline.WaitFor(fd, Libc.POLLIN, deadline, out errno))
-            {
-                return NotifyResult.Failure(errno == 0 ? Errno.ETIMEDOUT : errno, "the receiver did not close the vsock connection");
-            }
-
-            byte c;
-            nint n = Libc.Recv(fd, &c, 1, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
-            if (n < 0)
-            {
-                return NotifyResult.Failure(Libc.LastErrno, "waiting for the end of the notify connection failed");
-            }
-
-            if (n > 0)
-            {
-                return NotifyResult.Failure(Errno.EPROTO, "the receiver sent data back on the notify connection");
-            }
-        }
-
-        return NotifyResult.Sent;
-    }
-
-    /// <summary>
-    /// As libsystemd (vsock_bind_privileged_port): bind to the highest free port below 1024, so that
-    /// the host can tell a privileged sender; not being privileged is not an error.
-    /// </summary>
-    private static unsafe int BindPrivilegedVsockPort(int fd)
-    {
-        byte* sockaddr = stackalloc byte[16];
-        new Span<byte>(sockaddr, 16).Clear();
-        *(ushort*)sockaddr = Libc.AF_VSOCK;
-        *(uint*)(sockaddr + 8) = uint.MaxValue; // VMADDR_CID_ANY
-        for (uint port = 1023; port > 0; port--)
-        {
-            *(uint*)(sockaddr + 4) = port;
-            if (Libc.Bind(fd, sockaddr, 16) == 0)
-            {
-                return 0;
-            }
-
-            int errno = Libc.LastErrno;
-            if (errno != Errno.EADDRINUSE)
-            {
-                return errno is Errno.EACCES or Errno.EPERM ? 0 : errno;
-            }
-        }
-
-        return 0;
-    }
-
-    private static int SocketError(int fd)
-    {
-        int failed = Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out int error);
-        return failed != 0 ? failed : error;
-    }
-
-    /// <summary>
-    /// Writes one notify message (spec N-6, N-10, N-11): the payload, SCM_RIGHTS before
-    /// SCM_CREDENTIALS, explicit credentials only when needed and dropped on failure. A full queue
-    /// is waited for up to SendTimeout, or not at all without <paramref name="waitForRoom"/> (EAGAIN).
-    /// Returns 0 or the errno.
-    /// </summary>
-    private unsafe int Transmit(int fd, Notification notification, bool isStream, bool waitForRoom)
-    {
-        IReadOnlyList<SafeHandle> files = notification.Files;
-        int fileCount = files.Count;
-        int pid = notification.Pid ?? 0;
-        bool sendCredentials = (pid != 0 && pid != System.Environment.ProcessId) || IdsDiffer();
-
-        int rightsSpace = fileCount > 0 ? Libc.CMsgSpace(sizeof(int) * fileCount) : 0;
-        int credentialsSpace = sendCredentials ? Libc.CMsgSpace(sizeof(Libc.UCred)) : 0;
-        byte* control = stackalloc byte[rightsSpace + credentialsSpace];
-        new Span<byte>(control, rightsSpace + credentialsSpace).Clear();
-
-        int referenced = 0;
-        try
-        {
-            if (fileCount > 0)
-            {
-                var header = (Libc.CMsgHdr*)control;
-                header->Length = (nuint)Libc.CMsgLen(sizeof(int) * fileCount);
-                header->Level = Libc.SOL_SOCKET;
-                header->Type = Libc.SCM_RIGHTS;
-                int* data = (int*)(control + Libc.CMsgAlign(sizeof(Libc.CMsgHdr)));
-                for (; referenced < fileCount; referenced++)
-                {
-                    SafeHandle file = files[referenced];
-                    bool added = false;
-                    try
-                    {
-                        file.DangerousAddRef(ref added);
-                    }
-                    catch (ObjectDisposedException e)
-                    {
-                        throw new ArgumentException($"Files[{referenced}] is closed; nothing was sent.", nameof(notification), e);
-                    }
-
-                    data[referenced] = (int)file.DangerousGetHandle();
-                }
-            }
-
-            if (sendCredentials)
-            {
-                var header = (Libc.CMsgHdr*)(control + rightsSpace);
-                header->Length = (nuint)Libc.CMsgLen(sizeof(Libc.UCred));
-                header->Level = Libc.SOL_SOCKET;
-                header->Type = Libc.SCM_CREDENTIALS;
-                var credentials = (Libc.UCred*)((byte*)header + Libc.CMsgAlign(sizeof(Libc.CMsgHdr)));
-                credentials->Pid = pid != 0 ? pid : System.Environment.ProcessId;
-                credentials->Uid = Libc.GetUid();
-                credentials->Gid = Libc.GetGid();
-            }
-
-            byte[] payload = notification.Payload;
-            fixed (byte* bytes = payload)
-            {
-                Libc.IoVec iov;
-                Libc.MsgHdr message = default;
-                message.Iov = &iov;
-                message.IovLength = 1;
-                message.Control = rightsSpace + credentialsSpace > 0 ? control : null;
-                message.ControlLength = (nuint)(rightsSpace + credentialsSpace);
-                int offset = 0;
-                long deadline = 0;
-                while (true)
-                {
-                    iov.Base = bytes + offset;
-                    iov.Length = (nuint)(payload.Length - offset);
-                    nint n = Libc.SendMsg(fd, &message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
-                    if (n >= 0)
-                    {
-                        offset += (int)n;
-                        if (offset == payload.Length)
-                        {
-                            return 0;
-                        }
-
-                        if (!isStream)
-                        {
-                            return Errno.EIO; // a datagram goes whole or not at all
-                        }
-
-                        // Descriptors and credentials go with the first part only.
-                        message.Control = null;
-                        message.ControlLength = 0;
-                        continue;
-                    }
-
-                    int errno = Libc.LastErrno;
-                    if (errno == Errno.EINTR)
-                    {
-                        continue;
-                    }
-
-                    if (errno == Errno.EAGAIN)
-                    {
-                        // The receiver's queue is full: wait for room, but never for ever.
-                        if (deadline == 0)
-                        {
-                            deadline = Deadline.After(waitForRoom ? _sendTimeout : TimeSpan.Zero);
-                        }
-
-                        if (Deadline.WaitFor(fd, Libc.POLLOUT, deadline, out int waitError))
-                        {
-                            continue;
-                        }
-
-                        return waitError == 0 ? Errno.EAGAIN : waitError;
-                    }
-
-                    if (sendCredentials && offset == 0)
-                    {
-                        // Spec N-10: the kernel refused our explicit credentials (no privilege for
-                        // that pid, a pid in another namespace): retry once with its own, keeping the fds.
-                        sendCredentials = false;
-                        message.ControlLength -= (nuint)credentialsSpace;
-                        if (message.ControlLength == 0)
-                        {
-                            message.Control = null;
-                        }
-
-                        continue;
-                    }
-
-                    return errno;
-                }
-            }
-        }
-        finally
-        {
-            for (int i = 0; i < referenced; i++)
-            {
-                files[i].DangerousRelease();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Re-reads this process's real and effective user and group ids. Sends attach explicit
-    /// credentials when they differ (spec N-10); that is decided from ids read once, at the first
-    /// send, because the four syscalls would otherwise cost about a quarter of a send. Call this
-    /// after changing the ids yourself (setuid, seteuid, setgid...) in a running daemon; SdDaemon's
-    /// own privilege drop calls it.
-    /// </summary>
-    public static void RefreshCredentials() => Volatile.Write(ref s_idsDiffer, ReadIdsDiffer());
-
-    private static int s_idsDiffer = -1; // -1 not read yet, 0 equal, 1 differ
-
-    private static bool IdsDiffer()
-    {
-        int value = Volatile.Read(ref s_idsDiffer);
-        if (value < 0)
-        {
-            value = ReadIdsDiffer();
-            Volatile.Write(ref s_idsDiffer, value);
-        }
-
-        return value == 1;
-    }
-
-    private static int ReadIdsDiffer() =>
-        Libc.GetUid() != Libc.GetEUid() || Libc.GetGid() != Libc.GetEGid() ? 1 : 0;
-
     private static NotifyResult WaitForHangUp(int readFd, TimeSpan timeout)
     {
         // POLLHUP is reported whatever the requested events: ask for none (spec N-14).
@@ -664,40 +363,4 @@ public sealed class NotifyChannel : IDisposable
         Errno.EBADF => "a descriptor in Files is not open",
         _ => null,
     };
-
-    /// <summary>A parsed NOTIFY_SOCKET value and, for AF_UNIX, its cached connected socket.</summary>
-    private sealed class Target : IDisposable
-    {
-        /// <param name="text">The NOTIFY_SOCKET value.</param>
-        /// <param name="pathRecheckInterval">How often the cached socket checks for a new socket bound at its path (spec N-15).</param>
-        public Target(string text, TimeSpan pathRecheckInterval)
-        {
-            Text = text;
-            ParseErrno = NotifySocketAddress.TryParse(text, out NotifySocketAddress? address, out string? detail);
-            Address = address;
-            ParseDetail = detail;
-            Socket = address?.Family == Libc.AF_UNIX ? new ConnectedDatagramSocket(address.SockAddr, pathRecheckInterval) : null;
-        }
-
-        public string Text { get; }
-
-        public NotifySocketAddress? Address { get; }
-
-        public int ParseErrno { get; }
-
-        public string? ParseDetail { get; }
-
-        /// <summary>The shared connected socket of an AF_UNIX address; null for the others (a socket per message).</summary>
-        public ConnectedDatagramSocket? Socket { get; }
-
-        private volatile bool _disposed;
-
-        public bool IsDisposed => _disposed;
-
-        public void Dispose()
-        {
-            _disposed = true;
-            Socket?.Dispose();
-        }
-    }
 }

@@ -5,88 +5,18 @@ namespace SdDaemon;
 
 /// <summary>
 /// The receiving side of the notify protocol, read the way systemd's manager reads it: one datagram
-/// with the sender's credentials and descriptors (recvmsg), then its lines (spec N-7, N-8).
+/// with the sender's credentials and descriptors (<see cref="SocketMessage.Receive"/>), then its lines
+/// (spec N-7, N-8).
 /// <see cref="NotifyChannel"/> is the one writer; this is the one reader, shared as source by the
 /// daemonization launcher's readiness socket and SdDaemon.Testing's <c>NotifyReceiver</c>.
 /// </summary>
-internal static unsafe class NotifyDatagramReader
+internal static class NotifyDatagramReader
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>One byte more than the manager accepts, so that a datagram that is too long is seen as such.</summary>
+    /// <summary>The buffer for <see cref="SocketMessage.Receive"/>: one byte more than the manager
+    /// accepts, so that a datagram that is too long is seen as such.</summary>
     public const int BufferSize = Notification.MaxMessageBytes + 1;
-
-    /// <summary>
-    /// Receives one queued datagram into <paramref name="buffer"/> (at least <see cref="BufferSize"/>
-    /// bytes) without waiting, EINTR retried, descriptors CLOEXEC: 0 with what arrived, or the errno
-    /// (EAGAIN: nothing queued). Received descriptors are appended to <paramref name="fds"/>; the caller
-    /// owns them, and the sender's pidfd (SCM_PIDFD, on a socket with SO_PASSPIDFD) in
-    /// <see cref="ReceivedDatagram.PidFd"/> too.
-    /// </summary>
-    public static int Receive(int fd, Span<byte> buffer, List<int> fds, out ReceivedDatagram datagram)
-    {
-        datagram = default;
-        int controlLength = Libc.CMsgSpace(sizeof(Libc.UCred)) + Libc.CMsgSpace(sizeof(int)) /* SCM_PIDFD */ + Libc.CMsgSpace(sizeof(int) * Libc.ScmMaxFd);
-        byte* control = stackalloc byte[controlLength];
-        new Span<byte>(control, controlLength).Clear();
-        nint received;
-        Libc.MsgHdr header = default;
-        fixed (byte* start = buffer)
-        {
-            Libc.IoVec iov = new() { Base = start, Length = (nuint)buffer.Length };
-            header.Iov = &iov;
-            header.IovLength = 1;
-            header.Control = control;
-            header.ControlLength = (nuint)controlLength;
-            do
-            {
-                received = Libc.RecvMsg(fd, &header, Libc.MSG_CMSG_CLOEXEC | Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
-            }
-            while (received < 0 && Libc.LastErrno == Errno.EINTR);
-        }
-
-        if (received < 0)
-        {
-            return Libc.LastErrno;
-        }
-
-        int pid = 0, pidFd = -1;
-        uint uid = uint.MaxValue, gid = uint.MaxValue;
-        int alignedHeader = Libc.CMsgAlign(sizeof(Libc.CMsgHdr));
-        for (int offset = 0; offset + alignedHeader <= (int)header.ControlLength;)
-        {
-            var cmsg = (Libc.CMsgHdr*)(control + offset);
-            int length = (int)cmsg->Length;
-            if (length < alignedHeader)
-            {
-                break;
-            }
-
-            byte* payload = control + offset + alignedHeader;
-            if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
-            {
-                int count = (length - alignedHeader) / sizeof(int);
-                for (int i = 0; i < count; i++)
-                {
-                    fds.Add(((int*)payload)[i]);
-                }
-            }
-            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_PIDFD && length >= alignedHeader + sizeof(int))
-            {
-                pidFd = *(int*)payload;
-            }
-            else if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_CREDENTIALS)
-            {
-                var credentials = (Libc.UCred*)payload;
-                (pid, uid, gid) = (credentials->Pid, credentials->Uid, credentials->Gid);
-            }
-
-            offset += Libc.CMsgAlign(length);
-        }
-
-        datagram = new ReceivedDatagram((int)received, pid, uid, gid, header.Flags) { PidFd = pidFd };
-        return 0;
-    }
 
     /// <summary>
     /// The lines of a received datagram, or null with the reason the manager would drop it (spec N-18,
@@ -207,13 +137,4 @@ internal static unsafe class NotifyDatagramReader
 
         return null;
     }
-}
-
-/// <summary>What <see cref="NotifyDatagramReader.Receive"/> got: the datagram's full length (it may
-/// exceed the buffer), the sender's credentials (pid 0 and uid/gid <see cref="uint.MaxValue"/> when none
-/// came), recvmsg's flags (MSG_TRUNC, MSG_CTRUNC) and the sender's pidfd (-1 when none came).</summary>
-internal readonly record struct ReceivedDatagram(int Length, int Pid, uint Uid, uint Gid, int Flags)
-{
-    /// <summary>The sender's pidfd from SCM_PIDFD (owned by the caller), or -1.</summary>
-    public int PidFd { get; init; } = -1;
 }

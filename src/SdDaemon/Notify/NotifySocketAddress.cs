@@ -10,7 +10,10 @@ namespace SdDaemon.Notify;
 /// </summary>
 internal sealed class NotifySocketAddress
 {
-    private const uint VMADDR_CID_ANY = uint.MaxValue;
+    /// <summary>sizeof(struct sockaddr_vm).</summary>
+    public const int VsockSockAddrLength = 16;
+
+    public const uint VMADDR_CID_ANY = uint.MaxValue;
     private const uint VMADDR_PORT_ANY = uint.MaxValue;
 
     private NotifySocketAddress(string text, int family, int socketType, byte[] sockaddr)
@@ -136,14 +139,18 @@ internal sealed class NotifySocketAddress
             return Errno.EINVAL;
         }
 
-        // struct sockaddr_vm: family, reserved, port, cid, flags, zero[3].
-        var sockaddr = new byte[16];
-        Span<byte> s = sockaddr;
-        WriteNative16(s, Libc.AF_VSOCK);
-        WriteNative32(s[4..], port);
-        WriteNative32(s[8..], cid);
+        var sockaddr = new byte[VsockSockAddrLength];
+        WriteVsockSockAddr(sockaddr, cid, port);
         address = new NotifySocketAddress(text, Libc.AF_VSOCK, type, sockaddr);
         return 0;
+    }
+
+    /// <summary>struct sockaddr_vm: family, reserved, port, cid, flags, zero[3] (<paramref name="destination"/> zeroed).</summary>
+    public static void WriteVsockSockAddr(Span<byte> destination, uint cid, uint port)
+    {
+        WriteNative16(destination, Libc.AF_VSOCK);
+        WriteNative32(destination[4..], port);
+        WriteNative32(destination[8..], cid);
     }
 
     private static void WriteNative16(Span<byte> destination, int value)

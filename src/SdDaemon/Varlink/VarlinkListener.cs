@@ -134,11 +134,8 @@ public static class VarlinkListener
     }
 
     /// <summary>The S_IF* type of <paramref name="path"/> itself (a link is not followed); 0 when there is none.</summary>
-    private static unsafe int FileType(string path)
-    {
-        Interop.Libc.Statx status;
-        return Interop.Libc.StatxPath(Interop.Libc.AT_FDCWD, path, Interop.Libc.AT_SYMLINK_NOFOLLOW, Interop.Libc.STATX_TYPE, &status) == 0
+    private static int FileType(string path) =>
+        Interop.Libc.StatxPath(Interop.Libc.AT_FDCWD, path, Interop.Libc.AT_SYMLINK_NOFOLLOW, Interop.Libc.STATX_TYPE, out Interop.Libc.Statx status) == 0
             ? status.FileType
             : 0;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using SdDaemon.Interop;
 using SdDaemon.Testing;
 using Xunit;
 
