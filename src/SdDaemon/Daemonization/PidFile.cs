@@ -255,7 +255,7 @@ internal sealed class PidFile : IDisposable
                     : $"PID file '{path}' is not locked by any process");
             }
 
-            bool? writtenHolds = written > 0 ? HoldsLock(written, identity) : false;
+            bool? writtenHolds = written > 0 ? PidFileHolder.HoldsLock(written, identity) : false;
             if (writtenHolds == true)
             {
                 return PidFileStatus.RunningAt(written);
@@ -268,7 +268,7 @@ internal sealed class PidFile : IDisposable
             {
                 if (int.TryParse(System.IO.Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != written)
                 {
-                    bool? holds = HoldsLock(pid, identity);
+                    bool? holds = PidFileHolder.HoldsLock(pid, identity);
                     if (holds == true)
                     {
                         return PidFileStatus.RunningAt(pid);
@@ -407,64 +407,6 @@ internal sealed class PidFile : IDisposable
     }
 
     /// <summary>
-    /// Whether process <paramref name="pid"/> holds the daemon's lock on the file: one of its
-    /// descriptors is the file, and /proc/PID/fdinfo/FD shows an OFD lock on that open file
-    /// description, which its owner opened (<see cref="IsDaemonLock"/>). Null when we may not look.
-    /// </summary>
-    internal static bool? HoldsLock(int pid, FileIdentity identity)
-    {
-        string directory = string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}");
-        try
-        {
-            foreach (string link in Directory.EnumerateFileSystemEntries(directory + "/fd"))
-            {
-                if (Libc.TryStat(-1, link, out FileIdentity open, out _) && open.SameFile(identity)
-                    && IsDaemonLock(File.ReadLines(directory + "/fdinfo/" + System.IO.Path.GetFileName(link))))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-        catch (IOException)
-        {
-            return false; // the process (or that descriptor) is gone
-        }
-    }
-
-    /// <summary>
-    /// An fdinfo text of a description that holds an OFD lock (<c>lock: 1: OFDLCK ADVISORY READ|WRITE ...</c>)
-    /// and that only the file's owner could have opened (spec D-18): writable (a 0644 file), or
-    /// with O_NOATIME (<c>flags:</c>, octal), which open(2) refuses to anyone but the owner and
-    /// CAP_FOWNER. A reader's shared lock is neither.
-    /// </summary>
-    internal static bool IsDaemonLock(IEnumerable<string> fdinfo)
-    {
-        bool ownersDescription = false;
-        bool locked = false;
-        foreach (string line in fdinfo)
-        {
-            if (line.StartsWith("flags:", StringComparison.Ordinal))
-            {
-                int flags = Convert.ToInt32(line["flags:".Length..].Trim(), 8);
-                ownersDescription = (flags & Libc.O_ACCMODE) != Libc.O_RDONLY || (flags & Libc.O_NOATIME) != 0;
-            }
-            else if (line.StartsWith("lock:", StringComparison.Ordinal))
-            {
-                string[] words = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-                locked |= words.Contains("OFDLCK");
-            }
-        }
-
-        return ownersDescription && locked;
-    }
-
-    /// <summary>
     /// What a controller (typically root, e.g. <see cref="DaemonControl.Stop"/>) does after the
     /// daemon exited, as start-stop-daemon --remove-pidfile does: removes the file when it still
     /// names <paramref name="pid"/> and no daemon holds it, under <see cref="PidFileGuard"/> so that
@@ -555,29 +497,4 @@ internal sealed class PidFile : IDisposable
 
     internal static IOException Error(int errno, string what) =>
         new(Errno.Describe(what, errno)) { HResult = errno };
-}
-
-/// <summary>Whether a daemon holds a PID file: the three answers of an LSB status action (0, 3, 4; spec D-21).</summary>
-internal enum PidFileState
-{
-    /// <summary>No daemon holds it (no file, a stale file): LSB 3.</summary>
-    NotRunning,
-
-    /// <summary>A daemon holds it: LSB 0.</summary>
-    Running,
-
-    /// <summary>It cannot be told (the file cannot be opened or examined, or is not a regular file): LSB 4.</summary>
-    Unknown,
-}
-
-/// <summary>What a PID file says: a running daemon's pid, or why none runs, or why that cannot be told (with the errno).</summary>
-internal readonly record struct PidFileStatus(PidFileState State, int Pid, string Message, int Errno)
-{
-    public bool Running => State == PidFileState.Running;
-
-    public static PidFileStatus RunningAt(int pid) => new(PidFileState.Running, pid, string.Create(CultureInfo.InvariantCulture, $"running as pid {pid}"), 0);
-
-    public static PidFileStatus NotRunning(string why) => new(PidFileState.NotRunning, 0, why, 0);
-
-    public static PidFileStatus Unknown(string why, int errno) => new(PidFileState.Unknown, 0, why, SdDaemon.Interop.Errno.ValidOrEIO(errno));
 }

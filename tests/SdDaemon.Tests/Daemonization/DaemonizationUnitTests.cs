@@ -363,15 +363,15 @@ public sealed class PidFileTests : IDisposable
         try
         {
             var until = DateTime.UtcNow.AddSeconds(20);
-            while (PidFile.HoldsLock(reader.Id, Identity(PathName)) is null || !HasOpen(reader.Id, PathName))
+            while (PidFileHolder.HoldsLock(reader.Id, Identity(PathName)) is null || !HasOpen(reader.Id, PathName))
             {
                 Assert.True(DateTime.UtcNow < until, "the reader never opened the file");
                 Thread.Sleep(20);
             }
 
             File.WriteAllText(PathName, $"{reader.Id}\n");
-            Assert.False(PidFile.HoldsLock(reader.Id, Identity(PathName)));
-            Assert.True(PidFile.HoldsLock(Environment.ProcessId, Identity(PathName)));
+            Assert.False(PidFileHolder.HoldsLock(reader.Id, Identity(PathName)));
+            Assert.True(PidFileHolder.HoldsLock(Environment.ProcessId, Identity(PathName)));
             PidFileStatus status = PidFile.Inspect(PathName);
             Assert.Equal((true, Environment.ProcessId), (status.Running, status.Pid));
         }
@@ -391,7 +391,7 @@ public sealed class PidFileTests : IDisposable
     [InlineData("pos:\t0\nflags:\t02100002\nmnt_id:\t25\n", false)]
     public void Only_an_OFD_lock_on_a_description_the_owner_opened_counts(string fdinfo, bool holds)
     {
-        Assert.Equal(holds, PidFile.IsDaemonLock(fdinfo.Split('\n')));
+        Assert.Equal(holds, PidFileHolder.IsDaemonLock(fdinfo.Split('\n')));
     }
 
     [Fact]
