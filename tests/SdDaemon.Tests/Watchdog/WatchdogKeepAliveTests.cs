@@ -43,7 +43,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     /// Receives <paramref name="count"/> pings and returns when each was sent: the times a health check
     /// recorded right before its ping (on the keep-alive thread). Times taken where the pings are
     /// received would add the receiving thread's own delays, which under load made one gap long and
-    /// the next short (CI-like runs saw 442 ms for 200).
+    /// the next short.
     /// </summary>
     private List<TimeSpan> ReceivePings(ConcurrentQueue<TimeSpan> sentAt, int count)
     {
@@ -54,6 +54,21 @@ public sealed class WatchdogKeepAliveTests : IDisposable
 
         Assert.True(SpinWait.SpinUntil(() => sentAt.Count >= count, TimeSpan.FromSeconds(5)));
         return [.. sentAt.Take(count)];
+    }
+
+    /// <summary>
+    /// Every gap between the <paramref name="pings"/> is at least <paramref name="floorMs"/>, and the
+    /// shortest is at most <paramref name="promptMs"/>. A busy machine only ever adds to a gap (the next
+    /// ping is due one interval after the previous began, however late that was), so a floor holds for
+    /// each gap, while a ceiling holds only for the shortest: a keep-alive that waited too long between
+    /// pings makes every gap long; one late wake-up (runs here saw 442 and 510 ms for 200) does not.
+    /// </summary>
+    private static void AssertGaps(List<TimeSpan> pings, double floorMs, double promptMs)
+    {
+        double[] gaps = [.. pings.Zip(pings.Skip(1), (a, b) => (b - a).TotalMilliseconds)];
+        string all = string.Join(", ", gaps.Select(g => g.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(gaps.Min() >= floorMs, $"a gap below {floorMs} ms: {all}");
+        Assert.True(gaps.Min() <= promptMs, $"no gap within {promptMs} ms: {all}");
     }
 
     [Fact]
@@ -67,13 +82,16 @@ public sealed class WatchdogKeepAliveTests : IDisposable
             return true;
         }, _channel);
         Assert.Equal(TimeSpan.FromMilliseconds(200), keeper.Interval);
-        List<TimeSpan> pings = ReceivePings(sentAt, 6);
-        Assert.True(pings[0] < TimeSpan.FromMilliseconds(150), $"first ping at {pings[0]}");
-        for (int i = 1; i < pings.Count; i++)
+        AssertGaps(ReceivePings(sentAt, 6), 120, 300); // every 200 ms, never as late as the 400 ms timeout
+
+        // At once: with a 60 s timeout the first ping would otherwise be 30 s away.
+        keeper.Dispose();
+        while (_receiver.Receive(TimeSpan.Zero) is not null)
         {
-            TimeSpan gap = pings[i] - pings[i - 1];
-            Assert.InRange(gap.TotalMilliseconds, 120, 300); // never as late as the 400 ms timeout
         }
+
+        using WatchdogKeepAlive slow = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(60), channel: _channel);
+        Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(5))?.Text);
     }
 
     [Fact]
@@ -116,12 +134,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
             sentAt.Enqueue(clock.Elapsed); // the check's end: its ping follows at once
             return true;
         }, channel: _channel);
-        List<TimeSpan> pings = ReceivePings(sentAt, 6); // at about 150, 350, ..., 1150 ms
-        for (int i = 1; i < pings.Count; i++)
-        {
-            TimeSpan gap = pings[i] - pings[i - 1];
-            Assert.InRange(gap.TotalMilliseconds, 120, 300); // 350 if the check's time were added
-        }
+        AssertGaps(ReceivePings(sentAt, 6), 120, 300); // at about 150, 350, ..., 1150 ms; every gap 350 if the check's time were added
     }
 
     [Fact]
@@ -145,11 +158,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         try
         {
             // Every 150 ms; a pool-driven timer would wait for the pool to inject a thread (500 ms and more).
-            List<TimeSpan> pings = ReceivePings(sentAt, 6);
-            for (int i = 1; i < pings.Count; i++)
-            {
-                Assert.InRange((pings[i] - pings[i - 1]).TotalMilliseconds, 90, 300);
-            }
+            AssertGaps(ReceivePings(sentAt, 6), 90, 300);
         }
         finally
         {
@@ -205,10 +214,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         // pings received in a fixed window depended on how promptly the test thread ran.)
         Assert.True(SpinWait.SpinUntil(() => sentAt.Count(t => t > changed) >= 6, TimeSpan.FromSeconds(5)), $"{sentAt.Count(t => t > changed)} pings since the change");
         List<TimeSpan> pings = [.. sentAt.Where(t => t > changed).Take(6)];
-        for (int i = 1; i < pings.Count; i++)
-        {
-            Assert.InRange((pings[i] - pings[i - 1]).TotalMilliseconds, 60, 190);
-        }
+        AssertGaps(pings, 60, 190);
 
         for (int i = 0; i < pings.Count; i++)
         {
