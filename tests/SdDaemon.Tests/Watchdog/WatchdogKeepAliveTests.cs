@@ -39,6 +39,15 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         return got;
     }
 
+    /// <summary>A keep-alive on the test's channel whose health check (always healthy) records, on the
+    /// keep-alive thread, when each ping is about to be sent: <paramref name="clock"/>'s time into <paramref name="sentAt"/>.</summary>
+    private WatchdogKeepAlive StartTimed(TimeSpan timeout, Stopwatch clock, ConcurrentQueue<TimeSpan> sentAt) =>
+        SdDaemon.Watchdog.StartKeepAlive(timeout, () =>
+        {
+            sentAt.Enqueue(clock.Elapsed);
+            return true;
+        }, _channel);
+
     /// <summary>
     /// Receives <paramref name="count"/> pings and returns when each was sent: the times a health check
     /// recorded right before its ping (on the keep-alive thread). Times taken where the pings are
@@ -76,11 +85,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     {
         var sentAt = new ConcurrentQueue<TimeSpan>();
         var clock = Stopwatch.StartNew();
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(400), () =>
-        {
-            sentAt.Enqueue(clock.Elapsed);
-            return true;
-        }, _channel);
+        using WatchdogKeepAlive keeper = StartTimed(TimeSpan.FromMilliseconds(400), clock, sentAt);
         Assert.Equal(TimeSpan.FromMilliseconds(200), keeper.Interval);
         AssertGaps(ReceivePings(sentAt, 6), 120, 300); // every 200 ms, never as late as the 400 ms timeout
 
@@ -142,11 +147,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     {
         var sentAt = new ConcurrentQueue<TimeSpan>();
         var clock = Stopwatch.StartNew();
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(300), () =>
-        {
-            sentAt.Enqueue(clock.Elapsed);
-            return true;
-        }, _channel);
+        using WatchdogKeepAlive keeper = StartTimed(TimeSpan.FromMilliseconds(300), clock, sentAt);
         // Not disposed: queued items that start after the test must still find it usable.
         var release = new ManualResetEventSlim();
         // Starve the pool: far more blocking work items than it will start in the time measured.
@@ -198,11 +199,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     {
         var sentAt = new ConcurrentQueue<TimeSpan>();
         var clock = Stopwatch.StartNew();
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), () =>
-        {
-            sentAt.Enqueue(clock.Elapsed); // right before each ping, on the keep-alive thread
-            return true;
-        }, _channel);
+        using WatchdogKeepAlive keeper = StartTimed(TimeSpan.FromSeconds(10), clock, sentAt);
         _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(2));
         TimeSpan changed = clock.Elapsed;
         Assert.True(keeper.ChangeTimeout(TimeSpan.FromMilliseconds(200)).IsSent);
