@@ -235,9 +235,10 @@ public sealed class MemoryPressureWatch : IDisposable
             if (pressure && _minimumInterval > TimeSpan.Zero)
             {
                 // The rate limit: wait out the interval (or disposal); what happens meanwhile is
-                // still pending on the fd and raises once afterwards.
-                fds[1] = new Libc.PollFd { Fd = _wake[0], Events = Libc.POLLIN };
-                _ = Libc.Poll(&fds[1], 1, (int)Math.Min(_minimumInterval.TotalMilliseconds, int.MaxValue));
+                // still pending on the fd and raises once afterwards. Until a deadline, through
+                // EINTR: a signal for the process (a child's SIGCHLD) may land on this thread, and
+                // a poll it cut short would let the next event through early.
+                _ = Deadline.WaitFor(_wake[0], Libc.POLLIN, Deadline.After(_minimumInterval), out _);
             }
         }
     }

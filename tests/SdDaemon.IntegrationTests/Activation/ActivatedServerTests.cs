@@ -26,9 +26,8 @@ public abstract class ActivatedServerTests(IRealManager manager)
     }
 
     /// <summary>Connects in a loop, one connection after the other, until stopped; reads each greeting.</summary>
-    private static Task<Hammer> HammerAsync(int port, CancellationToken stop) => Task.Run(async () =>
+    private static Task<Hammer> HammerAsync(int port, Hammer hammer, CancellationToken stop) => Task.Run(async () =>
     {
-        var hammer = new Hammer();
         while (!stop.IsCancellationRequested)
         {
             try
@@ -64,17 +63,27 @@ public abstract class ActivatedServerTests(IRealManager manager)
     private void RestartTwiceWhileHammering(string service, int port, string expectedOrigin)
     {
         using var stop = new CancellationTokenSource();
-        Task<Hammer> running = HammerAsync(port, stop.Token);
-        Thread.Sleep(500);
+        var hammer = new Hammer();
+        Task<Hammer> running = HammerAsync(port, hammer, stop.Token);
+
+        // Each instance greets before the next restart (fixed 500/700 ms sleeps assumed a freshly
+        // started server answers within them, which a loaded machine need not do).
+        void WaitUntilServedBy(string pid) =>
+            Assert.True(
+                SpinWait.SpinUntil(() => hammer.Greetings.Keys.Any(g => g.Split(' ')[3] == pid), Patience),
+                $"{pid} served nothing: [{string.Join(" | ", hammer.Greetings.Keys)}] {string.Join(" | ", hammer.Failures)}");
+
+        WaitUntilServedBy(manager.Property(service, "MainPID"));
         for (int i = 0; i < 2; i++)
         {
             manager.Systemctl("restart", service).EnsureSuccess("systemctl restart");
             Assert.Equal("active", manager.WaitForProperty(service, "ActiveState", "active", Patience));
-            Thread.Sleep(700);
+            WaitUntilServedBy(manager.Property(service, "MainPID"));
         }
 
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref hammer.Served) >= 10, Patience), $"only {hammer.Served} served");
         stop.Cancel();
-        Hammer hammer = running.Result;
+        Assert.Same(hammer, running.Result);
         Assert.True(hammer.Refused == 0, $"{hammer.Refused} connections refused, {hammer.Served} served");
         Assert.Empty(hammer.Failures);
         Assert.True(hammer.Served >= 10, $"only {hammer.Served} served");

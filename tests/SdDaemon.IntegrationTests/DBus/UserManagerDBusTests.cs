@@ -30,11 +30,13 @@ public sealed class UserManagerDBusTests(SystemdUserManager manager)
         string unit = $"sdd-userdbus-{Guid.NewGuid().ToString("N")[..8]}";
         manager.SystemdRun("--unit", unit, "-p", "Type=dbus", "-p", $"BusName={name}", "-p", "NotifyAccess=main",
             "-E", "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1",
-            TestDaemon.DotnetPath, Pid1DBusTests.ExampleDll, "--BusName", name, "--Bus", "User", "--StartDelayMs", "3000").EnsureSuccess("systemd-run");
+            TestDaemon.DotnetPath, Pid1DBusTests.ExampleDll, "--BusName", name, "--Bus", "User", "--StartDelayMs", "6000").EnsureSuccess("systemd-run");
         try
         {
             Assert.Equal("activating", manager.WaitForProperty(unit + ".service", "ActiveState", "activating", Patience));
-            Thread.Sleep(1000); // inside the 3 s start-up: the process runs, the name is not there yet
+            // Inside the 6 s start-up: the process runs, the name is not there yet (with 3 s, two
+            // systemctl round trips and this second left a loaded machine about 1.5 s).
+            Thread.Sleep(1000);
             Assert.Equal("activating", manager.Property(unit + ".service", "ActiveState"));
             Assert.Null(OwnerPid(name));
 

@@ -45,7 +45,11 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
             // never closes (the fd store holds it), so none is refused.
             int refused = 0, served = 0, unanswered = 0;
             var otherErrors = new List<string>();
-            var servedBy = new HashSet<string>();
+            var servedBy = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>(); // read while the clients add
+            // Each instance serves before the next restart (a fixed 300 ms was not always enough for a
+            // new Kestrel's first answer on a loaded machine).
+            void WaitUntilServedBy(string pid) =>
+                Assert.True(SpinWait.SpinUntil(() => servedBy.ContainsKey($"hello from {pid}\n"), Patience), $"{pid} served nothing: [{string.Join(" | ", servedBy.Keys)}]");
             using var stop = new CancellationTokenSource();
             var clients = new Thread(() =>
             {
@@ -53,7 +57,7 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
                 {
                     try
                     {
-                        servedBy.Add(Get(port));
+                        servedBy.TryAdd(Get(port), true);
                         served++;
                     }
                     catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
@@ -71,16 +75,17 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
                 }
             });
             clients.Start();
-            Thread.Sleep(300);
+            WaitUntilServedBy(firstPid);
             manager.Systemctl("restart", unit).EnsureSuccess("systemctl restart");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
             string secondPid = manager.Property(unit, "MainPID");
             Assert.Equal("1", manager.Property(unit, "NFileDescriptorStore"));
-            Thread.Sleep(300);
+            WaitUntilServedBy(secondPid);
             manager.Systemctl("restart", unit).EnsureSuccess("systemctl restart");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
             string thirdPid = manager.Property(unit, "MainPID");
-            Thread.Sleep(500);
+            WaitUntilServedBy(thirdPid);
+            Thread.Sleep(300); // and goes on serving a little
             stop.Cancel();
             clients.Join();
 
@@ -92,9 +97,9 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
             // stopped, whose request had not arrived yet, is closed as idle without an answer (HTTP
             // allows that; clients and proxies retry). At most one per stop; the test saw 1 in 5 runs.
             Assert.InRange(unanswered, 0, 2);
-            Assert.Contains($"hello from {firstPid}\n", servedBy);
-            Assert.Contains($"hello from {secondPid}\n", servedBy);
-            Assert.Contains($"hello from {thirdPid}\n", servedBy);
+            Assert.Contains($"hello from {firstPid}\n", servedBy.Keys);
+            Assert.Contains($"hello from {secondPid}\n", servedBy.Keys);
+            Assert.Contains($"hello from {thirdPid}\n", servedBy.Keys);
             Assert.True(served > 10, $"served {served}");
             Assert.Contains("LISTEN_FDNAMES=web\n", Environ(thirdPid), StringComparison.Ordinal);
             Assert.Equal("1", manager.Property(unit, "NFileDescriptorStore"));
@@ -247,11 +252,13 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
             string exitFile = Path.Combine(manager.CreateSharedDirectory("sdd-webstop-"), "exit");
             manager.SystemdRun(["--unit", unit, "-p", "Type=notify",
                 "-p", $"ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS >> {exitFile}'",
-                .. WebApp(port), "--drain", "1.5"]).EnsureSuccess("systemd-run");
+                .. WebApp(port), "--drain", "4"]).EnsureSuccess("systemd-run");
             Assert.Equal("active", manager.WaitForProperty(unit, "ActiveState", "active", Patience));
             string pid = manager.Property(unit, "MainPID");
 
-            Task<string> inFlight = Task.Run(() => Get(port, "/slow?ms=6000"));
+            // The drain (4 s) must outlast two systemctl round trips and a request below: with 1.5 s, a
+            // loaded machine could find the listener closed already.
+            Task<string> inFlight = Task.Run(() => Get(port, "/slow?ms=9000"));
             Thread.Sleep(300);
             var sinceStop = Stopwatch.StartNew();
             manager.Systemctl("stop", "--no-block", unit).EnsureSuccess("systemctl stop");
@@ -269,11 +276,11 @@ public abstract class WebAppLifecycleTests(IRealManager manager)
                 Thread.Sleep(50);
             }
 
-            Assert.True(sinceStop.Elapsed >= TimeSpan.FromSeconds(1.5), $"stopped accepting after {sinceStop.Elapsed}");
+            Assert.True(sinceStop.Elapsed >= TimeSpan.FromSeconds(4), $"stopped accepting after {sinceStop.Elapsed}");
             Assert.False(inFlight.IsCompleted, "the in-flight request ended before the listener closed");
             Assert.Equal("deactivating", manager.Property(unit, "ActiveState"));
 
-            Assert.Equal("done after 6000 ms\n", inFlight.Result);
+            Assert.Equal("done after 9000 ms\n", inFlight.Result);
             Assert.Equal("inactive", manager.WaitForProperty(unit, "ActiveState", "inactive", Patience));
             Assert.Equal(["success exited 0"], File.ReadAllLines(exitFile));
         }

@@ -79,6 +79,9 @@ internal static unsafe partial class TestLibc
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "tgkill", SetLastError = true)]
+    public static partial int TgKill(int processId, int threadId, int signal);
+
     public const int F_GETFD = 1;
     public const int FD_CLOEXEC = 1;
 

@@ -144,16 +144,18 @@ public sealed class SdDaemonLifetimeTests : IDisposable
     public async Task Extensions_stop_at_MaxTimeoutExtension_so_a_hung_start_is_still_ended()
     {
         using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().BuildServiceProvider(),
-            new SdDaemonHostOptions { TimeoutExtensionInterval = TimeSpan.FromMilliseconds(100), MaxTimeoutExtension = TimeSpan.FromMilliseconds(450) });
+            new SdDaemonHostOptions { TimeoutExtensionInterval = TimeSpan.FromMilliseconds(100), MaxTimeoutExtension = TimeSpan.FromMilliseconds(1000) });
         await lifetime.WaitForStartAsync(CancellationToken.None);
         var received = new List<string>();
-        while (_receiver.Receive(TimeSpan.FromMilliseconds(500)) is { } m)
+        while (_receiver.Receive(TimeSpan.FromMilliseconds(1500)) is { } m)
         {
             received.Add(m.Text);
         }
 
-        // 100 ms apart for 450 ms: about four, then none although the host never became ready.
-        Assert.InRange(received.Count, 2, 5);
+        // 100 ms apart for 1 s: at most ten (each waits 100 ms first), fewer when the extending thread
+        // is slow to run (with a 450 ms bound and a 500 ms pause, a loaded machine could leave one or none);
+        // then none for 1.5 s although the host never became ready.
+        Assert.InRange(received.Count, 2, 10);
         Assert.All(received, text => Assert.Equal("EXTEND_TIMEOUT_USEC=200000", text));
     }
 
@@ -163,7 +165,7 @@ public sealed class SdDaemonLifetimeTests : IDisposable
         var stopped = new TaskCompletionSource<DateTime>();
         _application.Setup(a => a.StopApplication()).Callback(() => stopped.TrySetResult(DateTime.UtcNow));
         using SdDaemonLifetime lifetime = Lifetime(new ServiceCollection().BuildServiceProvider(),
-            new SdDaemonHostOptions { DrainDelay = TimeSpan.FromMilliseconds(400) });
+            new SdDaemonHostOptions { DrainDelay = TimeSpan.FromSeconds(1) }); // long enough to see the host still running
         await lifetime.WaitForStartAsync(CancellationToken.None);
         var context = new System.Runtime.InteropServices.PosixSignalContext(System.Runtime.InteropServices.PosixSignal.SIGTERM);
         DateTime signalled = DateTime.UtcNow;
@@ -172,7 +174,7 @@ public sealed class SdDaemonLifetimeTests : IDisposable
         Assert.Equal("STOPPING=1\nSTATUS=draining", _receiver.Receive(Wait)!.Text);
         Assert.False(stopped.Task.IsCompleted);
         DateTime stopAt = await stopped.Task.WaitAsync(Wait);
-        Assert.True(stopAt - signalled >= TimeSpan.FromMilliseconds(390), (stopAt - signalled).ToString());
+        Assert.True(stopAt - signalled >= TimeSpan.FromMilliseconds(990), (stopAt - signalled).ToString());
         _stopping.Cancel();
         Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(100))); // STOPPING=1 is not sent twice
     }

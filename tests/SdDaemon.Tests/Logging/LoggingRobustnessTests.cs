@@ -66,18 +66,20 @@ public sealed unsafe class LoggingRobustnessTests
         var (readFd, writeFd) = MakePipe();
         try
         {
-            StderrLogger logger = StderrLogger.ForFileDescriptor(writeFd, writeTimeout: TimeSpan.FromMilliseconds(300));
+            // A 1 s timeout: "at once" below has 800 ms of room on a loaded machine and still tells
+            // a call that waited out its own timeout (with 300 ms, the room was 250 ms).
+            StderrLogger logger = StderrLogger.ForFileDescriptor(writeFd, writeTimeout: TimeSpan.FromSeconds(1));
 
             // 200 KB on one line: records of 48 KiB, more than the 64 KiB the pipe holds.
             string big = new('x', 200_000);
             TimeSpan first = Timed(() => logger.Info(big));
-            Assert.InRange(first, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
+            Assert.InRange(first, TimeSpan.FromMilliseconds(950), TimeSpan.FromSeconds(5));
             long dropped = logger.DroppedRecords;
             Assert.True(dropped >= 2, $"dropped {dropped}");
 
             // Still full: later calls give up at once rather than each wait out its own timeout.
             TimeSpan second = Timed(() => logger.Err("while stalled"));
-            Assert.True(second < TimeSpan.FromMilliseconds(250), $"took {second}");
+            Assert.True(second < TimeSpan.FromMilliseconds(800), $"took {second}");
             Assert.Equal(dropped + 1, logger.DroppedRecords);
 
             // The reader catches up: the next record starts a line with its own prefix.
@@ -305,7 +307,9 @@ public sealed unsafe class LoggingRobustnessTests
                 Assert.Equal(2, cached.Errno); // the remembered ENOENT
             }
 
-            Thread.Sleep(TimeSpan.FromSeconds(1.1) - clock.Elapsed is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+            // Half a second past the remembered second (counted from the first send, a little after
+            // the clock started).
+            Thread.Sleep(TimeSpan.FromSeconds(1.5) - clock.Elapsed is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
             Assert.Equal(JournalSendResult.Sent, writer.Send("MESSAGE=3\n"u8));
             Assert.Equal("MESSAGE=3\n"u8.ToArray(), receiver.Receive().Data);
         }

@@ -80,7 +80,7 @@ public sealed unsafe partial class StallAndOtherWritersTests
                 writers.Add(writer);
             }
 
-            // A reader that drains as fast as it can for 250 ms, then stops for a second, four times:
+            // A reader that drains as fast as it can for 250 ms, then stops for two seconds, four times:
             // while it drains, room appears and vanishes all the time (a write that found room with
             // poll then finds it taken); while it pauses, the pipe stays full.
             var reader = new Thread(() =>
@@ -96,7 +96,7 @@ public sealed unsafe partial class StallAndOtherWritersTests
                             _ = Libc.Read(readFd, p, (nuint)chunk.Length);
                         }
 
-                        Thread.Sleep(1000);
+                        Thread.Sleep(2000);
                     }
                 }
             }) { IsBackground = true };
@@ -117,7 +117,9 @@ public sealed unsafe partial class StallAndOtherWritersTests
                 }
             }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             Assert.True(run.Wait(TimeSpan.FromSeconds(20)), "a log call blocked (it wrote into a full pipe with a blocking write)");
-            Assert.True(longest < timeout + TimeSpan.FromMilliseconds(400), $"the longest of {calls} calls took {longest}");
+            // A call held by a blocking write lasts until the reader is back (2 s); one bounded by its
+            // timeout lasts 300 ms, plus whatever a loaded machine keeps its thread waiting.
+            Assert.True(longest < timeout + TimeSpan.FromSeconds(1), $"the longest of {calls} calls took {longest}");
             Assert.True(logger.DroppedRecords > 0);
             reader.Join();
 
@@ -284,7 +286,7 @@ public sealed unsafe partial class StallAndOtherWritersTests
 
         using var journald = new JournalReceiver(); // alive (bound) but never reading
         using var writer = JournalNativeWriter.Create(journald.SocketPath);
-        writer.SendTimeout = TimeSpan.FromMilliseconds(300);
+        writer.SendTimeout = TimeSpan.FromSeconds(1); // one waiting log call below would take as long
         byte[] entry = Encoding.ASCII.GetBytes("MESSAGE=" + new string('f', 60_000) + "\n");
         int queued = 0;
         JournalSendResult result;
@@ -305,8 +307,8 @@ public sealed unsafe partial class StallAndOtherWritersTests
 #pragma warning restore CA1873
         }
 
-        // Before: 5 x 300 ms. Now: the stall is remembered, as the stderr sink remembers one.
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(250), $"5 log calls took {clock.Elapsed}");
+        // Before: 5 x 1 s. Now: the stall is remembered, as the stderr sink remembers one.
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(800), $"5 log calls took {clock.Elapsed}");
         Assert.Equal(5, stderr.Writes.Count); // each fell back to stderr, none was lost
 
         // journald reads again: the next entry goes through, and a later full queue is waited for again.
@@ -322,7 +324,7 @@ public sealed unsafe partial class StallAndOtherWritersTests
         }
 
         Assert.Equal(11, result.Errno);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"the queue filling up again was not waited for: {clock.Elapsed}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(950), $"the queue filling up again was not waited for: {clock.Elapsed}");
     }
 
     /// <summary>posix_openpt(3) and friends: a pseudo-terminal pair, for the terminal case.</summary>

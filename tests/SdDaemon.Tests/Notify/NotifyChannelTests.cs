@@ -473,12 +473,15 @@ public sealed class NotifyChannelTests : IDisposable
     [Fact]
     public void With_a_recheck_interval_a_changed_NOTIFY_SOCKET_is_followed_once_the_interval_passed()
     {
+        // A second: the two sends "within" it must really be (with 300 ms, a test thread held up that
+        // long on a loaded machine sent the second after it); Sleep waits at least as long as asked.
+        var interval = TimeSpan.FromSeconds(1);
         using NotifyReceiver second = NotifyReceiver.Bind();
-        using var channel = new NotifyChannel(_environment, null, TimeSpan.FromMilliseconds(300));
+        using var channel = new NotifyChannel(_environment, null, interval);
         Assert.True(channel.Send(Notification.Status("first")).IsSent);
         _environment.Set(EnvironmentVariables.NotifySocket, second.NotifySocket);
         Assert.True(channel.Send(Notification.Status("within the interval")).IsSent);
-        Thread.Sleep(350);
+        Thread.Sleep(interval + TimeSpan.FromMilliseconds(50));
         Assert.True(channel.Send(Notification.Status("after the interval")).IsSent);
         Assert.Equal("STATUS=first", _receiver.Receive(Wait)!.Text);
         Assert.Equal("STATUS=within the interval", _receiver.Receive(Wait)!.Text);

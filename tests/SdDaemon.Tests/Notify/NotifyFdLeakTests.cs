@@ -18,7 +18,7 @@ public sealed class NotifyFdLeakTests
         using var channel = new NotifyChannel(new FakeEnvironment((EnvironmentVariables.NotifySocket, receiver.NotifySocket)), null);
         Assert.True(channel.Send(Notification.Watchdog).IsSent); // the one cached socket
         receiver.Receive(Wait)!.Dispose();
-        int before = QuiescentFdCount();
+        Dictionary<string, string> before = QuiescentFds();
         using var done = new CancellationTokenSource();
         int count = 0;
         var reader = new Thread(() =>
@@ -39,11 +39,15 @@ public sealed class NotifyFdLeakTests
 
         Assert.True(reader.Join(TimeSpan.FromSeconds(60)));
         Assert.Equal(100_000, count);
-        Assert.Equal(before, QuiescentFdCount());
+        Dictionary<string, string> after = QuiescentFds();
+        Assert.True(before.Count == after.Count, $"{before.Count} fds before, {after.Count} after; opened: {Describe(after, before)}; closed: {Describe(before, after)}");
     }
 
-    /// <summary>The fd count once handles other tests dropped have been finalized (closed).</summary>
-    private static int QuiescentFdCount()
+    /// <summary>The open fds (number: target) once handles other tests dropped have been finalized
+    /// (closed), without the assemblies and native libraries the runtime holds open once it loads them:
+    /// a load can happen at any moment (a run saw Microsoft.Win32.Registry.dll opened twice during the
+    /// sends), and no send opens a file.</summary>
+    private static Dictionary<string, string> QuiescentFds()
     {
         for (int i = 0; i < 2; i++)
         {
@@ -51,8 +55,21 @@ public sealed class NotifyFdLeakTests
             GC.WaitForPendingFinalizers();
         }
 
-        return Fds.OpenCount();
+        var fds = new Dictionary<string, string>();
+        foreach (string fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            string target = new FileInfo(fd).LinkTarget ?? "(gone)";
+            if (!target.EndsWith(".dll", StringComparison.Ordinal) && !target.EndsWith(".so", StringComparison.Ordinal))
+            {
+                fds[Path.GetFileName(fd)] = target;
+            }
+        }
+
+        return fds;
     }
+
+    private static string Describe(Dictionary<string, string> these, Dictionary<string, string> notIn) =>
+        string.Join(", ", these.Where(fd => !notIn.TryGetValue(fd.Key, out string? target) || target != fd.Value).Select(fd => $"{fd.Key}={fd.Value}"));
 }
 
 [CollectionDefinition(NotifyFdLeakTests.Name, DisableParallelization = true)]

@@ -41,6 +41,10 @@ public sealed class SystemdNumberTests
     [InlineData("-0b1", Errno.EINVAL)]  // systemd strips 0b before a sign is seen
     [InlineData("+0o7", Errno.EINVAL)]
     [InlineData("\v0b1", Errno.EINVAL)] // systemd's WHITESPACE has no \v: no 0b prefix after it
+    [InlineData("0o 7", Errno.EINVAL)]  // deliberately stricter: systemd's strtoul reads " 7" after 0o
+    [InlineData("0o+7", Errno.EINVAL)]  // ... and "+7"
+    [InlineData("0o-1", Errno.EINVAL)]  // ... and "-1" (systemd: ERANGE)
+    [InlineData("0b\t1", Errno.EINVAL)]
     [InlineData("-1", Errno.ERANGE)]
     [InlineData("18446744073709551616", Errno.ERANGE)]
     [InlineData("99999999999999999999999", Errno.ERANGE)]

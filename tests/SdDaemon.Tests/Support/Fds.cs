@@ -8,8 +8,6 @@ internal static class Fds
     public static string Identity(SafeHandle handle) =>
         new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget ?? "";
 
-    public static int OpenCount() => Directory.GetFiles("/proc/self/fd").Length;
-
     /// <summary>A pipe; both ends CLOEXEC.</summary>
     public static unsafe (Microsoft.Win32.SafeHandles.SafeFileHandle Read, Microsoft.Win32.SafeHandles.SafeFileHandle Write) Pipe()
     {

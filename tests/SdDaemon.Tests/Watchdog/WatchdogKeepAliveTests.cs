@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using SdDaemon.Testing;
 using SdDaemon.Tests.Support;
@@ -38,27 +39,70 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         return got;
     }
 
+    /// <summary>A keep-alive on the test's channel whose health check (always healthy) records, on the
+    /// keep-alive thread, when each ping is about to be sent: <paramref name="clock"/>'s time into <paramref name="sentAt"/>.</summary>
+    private WatchdogKeepAlive StartTimed(TimeSpan timeout, Stopwatch clock, ConcurrentQueue<TimeSpan> sentAt) =>
+        SdDaemon.Watchdog.StartKeepAlive(timeout, () =>
+        {
+            sentAt.Enqueue(clock.Elapsed);
+            return true;
+        }, _channel);
+
+    /// <summary>
+    /// Receives <paramref name="count"/> pings and returns when each was sent: the times a health check
+    /// recorded right before its ping (on the keep-alive thread). Times taken where the pings are
+    /// received would add the receiving thread's own delays, which under load made one gap long and
+    /// the next short.
+    /// </summary>
+    private List<TimeSpan> ReceivePings(ConcurrentQueue<TimeSpan> sentAt, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(5))?.Text);
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => sentAt.Count >= count, TimeSpan.FromSeconds(5)));
+        return [.. sentAt.Take(count)];
+    }
+
+    /// <summary>
+    /// Every gap between the <paramref name="pings"/> is at least <paramref name="floorMs"/>, and the
+    /// shortest is at most <paramref name="promptMs"/>. A busy machine only ever adds to a gap (the next
+    /// ping is due one interval after the previous began, however late that was), so a floor holds for
+    /// each gap, while a ceiling holds only for the shortest: a keep-alive that waited too long between
+    /// pings makes every gap long; one late wake-up (runs here saw 442 and 510 ms for 200) does not.
+    /// </summary>
+    private static void AssertGaps(List<TimeSpan> pings, double floorMs, double promptMs)
+    {
+        double[] gaps = [.. pings.Zip(pings.Skip(1), (a, b) => (b - a).TotalMilliseconds)];
+        string all = string.Join(", ", gaps.Select(g => g.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(gaps.Min() >= floorMs, $"a gap below {floorMs} ms: {all}");
+        Assert.True(gaps.Min() <= promptMs, $"no gap within {promptMs} ms: {all}");
+    }
+
     [Fact]
     public void W4_pings_at_once_and_then_every_half_timeout()
     {
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(400), channel: _channel);
+        var sentAt = new ConcurrentQueue<TimeSpan>();
+        var clock = Stopwatch.StartNew();
+        using WatchdogKeepAlive keeper = StartTimed(TimeSpan.FromMilliseconds(400), clock, sentAt);
         Assert.Equal(TimeSpan.FromMilliseconds(200), keeper.Interval);
-        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(1100));
-        Assert.All(pings, p => Assert.Equal("WATCHDOG=1", p.Text));
-        Assert.True(pings[0].At < TimeSpan.FromMilliseconds(150), $"first ping at {pings[0].At}");
-        // 1.1 s at 200 ms: pings at 0, 200, ..., 1000: 6 expected; allow scheduling jitter of one.
-        Assert.InRange(pings.Count, 5, 7);
-        for (int i = 1; i < pings.Count; i++)
+        AssertGaps(ReceivePings(sentAt, 6), 120, 300); // every 200 ms, never as late as the 400 ms timeout
+
+        // At once: with a 60 s timeout the first ping would otherwise be 30 s away.
+        keeper.Dispose();
+        while (_receiver.Receive(TimeSpan.Zero) is not null)
         {
-            TimeSpan gap = pings[i].At - pings[i - 1].At;
-            Assert.InRange(gap.TotalMilliseconds, 120, 300); // never as late as the 400 ms timeout
         }
+
+        using WatchdogKeepAlive slow = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(60), channel: _channel);
+        Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(5))?.Text);
     }
 
     [Fact]
     public void W4_with_a_send_delegate_pings_and_timeout_changes_go_through_it()
     {
-        var sent = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var sent = new ConcurrentQueue<string>();
         int busy = 2; // the first two pings find the queue full: retried, not skipped
         WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), null, notification =>
         {
@@ -87,24 +131,23 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     {
         // The next ping is due one interval after the previous one began: a 150 ms health check
         // at a 200 ms interval must not make the gap 350 ms (near the 400 ms timeout).
+        var sentAt = new ConcurrentQueue<TimeSpan>();
+        var clock = Stopwatch.StartNew();
         using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(400), () =>
         {
             Thread.Sleep(150);
+            sentAt.Enqueue(clock.Elapsed); // the check's end: its ping follows at once
             return true;
         }, channel: _channel);
-        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(1300));
-        Assert.InRange(pings.Count, 5, 7); // at about 150, 350, ..., 1150 ms
-        for (int i = 1; i < pings.Count; i++)
-        {
-            TimeSpan gap = pings[i].At - pings[i - 1].At;
-            Assert.InRange(gap.TotalMilliseconds, 120, 300);
-        }
+        AssertGaps(ReceivePings(sentAt, 6), 120, 300); // at about 150, 350, ..., 1150 ms; every gap 350 if the check's time were added
     }
 
     [Fact]
     public void W4_pings_keep_coming_while_every_thread_pool_thread_is_blocked()
     {
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(300), channel: _channel);
+        var sentAt = new ConcurrentQueue<TimeSpan>();
+        var clock = Stopwatch.StartNew();
+        using WatchdogKeepAlive keeper = StartTimed(TimeSpan.FromMilliseconds(300), clock, sentAt);
         // Not disposed: queued items that start after the test must still find it usable.
         var release = new ManualResetEventSlim();
         // Starve the pool: far more blocking work items than it will start in the time measured.
@@ -115,8 +158,8 @@ public sealed class WatchdogKeepAliveTests : IDisposable
 
         try
         {
-            List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(900));
-            Assert.InRange(pings.Count, 5, 8); // 0, 150, ..., 750: 6
+            // Every 150 ms; a pool-driven timer would wait for the pool to inject a thread (500 ms and more).
+            AssertGaps(ReceivePings(sentAt, 6), 90, 300);
         }
         finally
         {
@@ -137,7 +180,7 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         }
 
         Assert.Empty(Collect(TimeSpan.FromMilliseconds(600)));
-        Assert.True(keeper.SkippedCount >= 3, $"skipped {keeper.SkippedCount}");
+        Assert.True(SpinWait.SpinUntil(() => keeper.SkippedCount >= 3, TimeSpan.FromSeconds(5)), $"skipped {keeper.SkippedCount}");
         Volatile.Write(ref healthy, true);
         _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(1));
     }
@@ -147,21 +190,37 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     {
         using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromMilliseconds(200), () => throw new InvalidOperationException("wedged"), _channel);
         Assert.Empty(Collect(TimeSpan.FromMilliseconds(500)));
-        Assert.True(keeper.SkippedCount >= 2);
+        Assert.True(SpinWait.SpinUntil(() => keeper.SkippedCount >= 2, TimeSpan.FromSeconds(5)), $"skipped {keeper.SkippedCount}");
         Assert.Equal(0, keeper.PingCount);
     }
 
     [Fact]
     public void W4_changing_the_timeout_sends_WATCHDOG_USEC_and_adjusts_the_interval()
     {
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), channel: _channel);
+        var sentAt = new ConcurrentQueue<TimeSpan>();
+        var clock = Stopwatch.StartNew();
+        using WatchdogKeepAlive keeper = StartTimed(TimeSpan.FromSeconds(10), clock, sentAt);
         _receiver.WaitFor("WATCHDOG", "1", TimeSpan.FromSeconds(2));
+        TimeSpan changed = clock.Elapsed;
         Assert.True(keeper.ChangeTimeout(TimeSpan.FromMilliseconds(200)).IsSent);
         _receiver.WaitFor("WATCHDOG_USEC", "200000", TimeSpan.FromSeconds(2));
         Assert.Equal(TimeSpan.FromMilliseconds(100), keeper.Interval);
-        // With the old 5 s interval there would be no ping at all in this window.
-        List<(TimeSpan At, string Text)> pings = Collect(TimeSpan.FromMilliseconds(650));
-        Assert.InRange(pings.Count(p => p.Text == "WATCHDOG=1"), 5, 8);
+
+        // The change wakes the thread, which pings at once and then every 100 ms; with the old 5 s
+        // interval there would be no second ping for 5 s. (Timed where they are sent: a count of
+        // pings received in a fixed window depended on how promptly the test thread ran.)
+        Assert.True(SpinWait.SpinUntil(() => sentAt.Count(t => t > changed) >= 6, TimeSpan.FromSeconds(5)), $"{sentAt.Count(t => t > changed)} pings since the change");
+        List<TimeSpan> pings = [.. sentAt.Where(t => t > changed).Take(6)];
+        AssertGaps(pings, 60, 190);
+
+        for (int i = 0; i < pings.Count; i++)
+        {
+            Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(5))?.Text); // and the manager got them
+        }
+
+        while (_receiver.Receive(TimeSpan.Zero) is not null)
+        {
+        }
 
         Assert.True(keeper.ChangeTimeout(TimeSpan.Zero).IsSent); // disables: no more pings
         _receiver.WaitFor("WATCHDOG_USEC", "0", TimeSpan.FromSeconds(2));
@@ -239,9 +298,9 @@ public sealed class WatchdogKeepAliveTests : IDisposable
     {
         using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(
             TimeSpan.FromMilliseconds(100), () => throw new InvalidOperationException("broken check"), channel: _channel);
-        Thread.Sleep(250);
+        // The checks run on the keep-alive thread: wait for two of them, however slowly it is scheduled.
+        Assert.True(SpinWait.SpinUntil(() => keeper.SkippedCount >= 2, TimeSpan.FromSeconds(5)), $"skipped {keeper.SkippedCount}");
         Assert.Equal(0, keeper.PingCount);
-        Assert.True(keeper.SkippedCount >= 2);
         Assert.Null(_receiver.Receive(TimeSpan.FromMilliseconds(50)));
     }
 
@@ -285,7 +344,9 @@ public sealed class WatchdogKeepAliveTests : IDisposable
         clock.Restart();
         keeper.Dispose();
         TimeSpan took = clock.Elapsed;
-        Assert.True(took < TimeSpan.FromMilliseconds(200), $"Dispose took {took}");
+        // A ping waiting in the send for room would hold Dispose for the 5 s SendTimeout; 2 s leaves a
+        // loaded machine room to wake and join the thread.
+        Assert.True(took < TimeSpan.FromSeconds(2), $"Dispose took {took}");
 
         // No ping was queued, and none follows once there is room again.
         int watchdog = 0;
@@ -310,16 +371,16 @@ public sealed class WatchdogKeepAliveTests : IDisposable
             queued++;
         }
 
-        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(10), channel: _channel);
+        using WatchdogKeepAlive keeper = SdDaemon.Watchdog.StartKeepAlive(TimeSpan.FromSeconds(60), channel: _channel);
         Thread.Sleep(100);
         Assert.Equal(0, keeper.PingCount);
         for (int i = 0; i < queued; i++)
         {
-            Assert.Equal("STATUS=filler", _receiver.Receive(TimeSpan.FromSeconds(1))!.Text);
+            Assert.Equal("STATUS=filler", _receiver.Receive(TimeSpan.FromSeconds(5))!.Text);
         }
 
-        // Within the 100 ms retry step, well before the next ping is due (5 s).
-        Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(1))!.Text);
+        // Within the 100 ms retry step, long before the next ping is due (30 s).
+        Assert.Equal("WATCHDOG=1", _receiver.Receive(TimeSpan.FromSeconds(5))?.Text);
 
         // The count follows the send's return, so the receiver can see the ping an instant before it.
         Assert.True(SpinWait.SpinUntil(() => keeper.PingCount == 1, TimeSpan.FromSeconds(5)), $"PingCount {keeper.PingCount}");
