@@ -314,7 +314,8 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
             // The job's announcement may come while the unit is still active/running; then SIGTERM, then dead. Each
             // state may be announced more than once (the Job property changes too), never out of order.
             string[] announced = events.Select(p => $"{p.ActiveState}/{p.SubState}").ToArray();
-            output.WriteLine($"{pid1.Name}: {string.Join(", ", announced)}");
+            // "afresh": read after the unit was unloaded (WatchdogUSec=infinity), the case that used to lose the events.
+            output.WriteLine($"{pid1.Name}: {string.Join(", ", events.Select(p => $"{p.ActiveState}/{p.SubState}{(p.Watchdog == Timeout.InfiniteTimeSpan ? " (afresh)" : "")}"))}");
             Assert.Empty(failures);
             Assert.Equal(
                 ["deactivating/stop-sigterm", "inactive/dead"],
