@@ -23,6 +23,7 @@ public sealed class ServiceUnit : IDisposable
     // Signals are handled one at a time, in order; each merges into the last snapshot.
     private readonly SemaphoreSlim _raising = new(1, 1);
     private EventHandler<UnitProperties>? _changed;
+    private EventHandler<Exception>? _failed;
     private UnitProperties? _last;
 
     private ServiceUnit(DBusConnection connection, string path)
@@ -62,9 +63,10 @@ public sealed class ServiceUnit : IDisposable
     }
 
     /// <summary>
-    /// Raised with all properties read again after the manager announced a change of the unit
-    /// (PropertiesChanged; the first handler subscribes this connection to the manager's signals,
-    /// which it only sends to subscribers). Runs on a thread-pool thread.
+    /// Raised for each change the manager announced (PropertiesChanged of the Unit interface, once
+    /// <see cref="WatchAsync"/> subscribed), in the order announced: ActiveState and SubState as the
+    /// announcement carried them, the other properties read again right after it. Runs on a thread-pool
+    /// thread (the connection's receive loop: a handler must not block).
     /// </summary>
     public event EventHandler<UnitProperties>? PropertiesChanged
     {
@@ -72,13 +74,27 @@ public sealed class ServiceUnit : IDisposable
         remove => _changed -= value;
     }
 
-    /// <summary>Starts delivering <see cref="PropertiesChanged"/> (a first read of the properties, a match on
-    /// the unit's path, then Subscribe).</summary>
+    /// <summary>
+    /// Raised when an announced change could not be turned into <see cref="PropertiesChanged"/> (reading the
+    /// properties failed in an unexpected way) or a <see cref="PropertiesChanged"/> handler threw: such
+    /// failures are reported here instead of being lost; the watch goes on.
+    /// </summary>
+    public event EventHandler<Exception>? WatchFailed
+    {
+        add => _failed += value;
+        remove => _failed -= value;
+    }
+
+    /// <summary>Starts delivering <see cref="PropertiesChanged"/>: a first read of the properties, a match on
+    /// the unit's own object path (where the manager announces changes, also for a unit found by invocation id,
+    /// whose alias path gets none), then Subscribe (another watch on the same connection may have done that).</summary>
     public async Task WatchAsync()
     {
         _last ??= await GetPropertiesAsync().ConfigureAwait(false);
+        MessageBuffer getUnit = CreateCall(_connection, "GetUnit", "s", null, null, _last.Id);
+        string unitPath = await _connection.CallMethodAsync(getUnit, static (Message m, object? _) => m.GetBodyReader().ReadObjectPathAsString()).ConfigureAwait(false);
         _watches.Add(await _connection.WatchPropertiesChangedAsync(
-            ManagerName, Path, UnitInterface,
+            ManagerName, unitPath, UnitInterface,
             static (Message m, object? _) =>
             {
                 // PropertiesChanged(s interface, a{sv} changed, as invalidated): the values the manager sent.
@@ -95,7 +111,14 @@ public sealed class ServiceUnit : IDisposable
             },
             ObserverFlags.None,
             emitOnCapturedContext: false).ConfigureAwait(false));
-        await _connection.CallMethodAsync(CreateCall(_connection, "Subscribe", null, null, null)).ConfigureAwait(false);
+        try
+        {
+            await _connection.CallMethodAsync(CreateCall(_connection, "Subscribe", null, null, null)).ConfigureAwait(false);
+        }
+        catch (DBusErrorReplyException e) when (e.ErrorName == "org.freedesktop.systemd1.AlreadySubscribed")
+        {
+            // The manager tracks subscribers per connection: one Subscribe serves every watch on it.
+        }
     }
 
     /// <summary>Reads the properties now (GetAll of the Unit and Service interfaces).</summary>
@@ -112,7 +135,7 @@ public sealed class ServiceUnit : IDisposable
             MainPid = service["MainPID"].GetUInt32(),
             NRestarts = service["NRestarts"].GetUInt32(),
             FileDescriptorStoreMax = service["FileDescriptorStoreMax"].GetUInt32(),
-            Watchdog = TimeSpan.FromMicroseconds(service["WatchdogUSec"].GetUInt64()),
+            Watchdog = FromUsec(service["WatchdogUSec"].GetUInt64()),
             StatusText = service["StatusText"].GetString(),
         };
     }
@@ -128,6 +151,13 @@ public sealed class ServiceUnit : IDisposable
         _watches.Clear();
     }
 
+    /// <summary>A usec_t property as a TimeSpan: systemd's USEC_INFINITY (2^64-1) and anything past
+    /// TimeSpan's range are <see cref="Timeout.InfiniteTimeSpan"/> (DB-9).</summary>
+    internal static TimeSpan FromUsec(ulong usec) =>
+        usec > (ulong)(TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerMicrosecond)
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromTicks((long)usec * TimeSpan.TicksPerMicrosecond);
+
     private async Task RaiseChangedAsync(Dictionary<string, VariantValue> changed)
     {
         await _raising.WaitAsync().ConfigureAwait(false);
@@ -138,23 +168,33 @@ public sealed class ServiceUnit : IDisposable
             {
                 now = await GetPropertiesAsync().ConfigureAwait(false);
             }
+            catch (Exception e) when (e is DBusConnectionException or ObjectDisposedException)
+            {
+                // The connection closed or was disposed: the watch ended, nothing to report.
+                return;
+            }
             catch (DBusExceptionBase) when (_last is not null)
             {
                 // The unit stopped and was unloaded before it could be read again (a stop under load does
-                // that): the change is still reported, with the states the signal itself carried.
-                now = _last with
-                {
-                    ActiveState = changed.TryGetValue("ActiveState", out VariantValue active) ? active.GetString() : _last.ActiveState,
-                    SubState = changed.TryGetValue("SubState", out VariantValue sub) ? sub.GetString() : _last.SubState,
-                };
+                // that): the change is still reported, over the last snapshot.
+                now = _last;
             }
 
+            // The states as announced, in the order announced: a read after a quick stop already finds the
+            // unit unloaded and loaded afresh (inactive), whatever the announcement said.
+            now = now with
+            {
+                ActiveState = changed.TryGetValue("ActiveState", out VariantValue active) ? active.GetString() : now.ActiveState,
+                SubState = changed.TryGetValue("SubState", out VariantValue sub) ? sub.GetString() : now.SubState,
+            };
             _last = now;
             _changed?.Invoke(this, now);
         }
-        catch (DBusExceptionBase)
+        catch (Exception e)
         {
-            // The connection closed: nothing to report.
+            // Never lost silently (a fire-and-forget task would swallow it): a read that failed in an
+            // unexpected way, or a handler that threw.
+            _failed?.Invoke(this, e);
         }
         finally
         {
@@ -162,7 +202,7 @@ public sealed class ServiceUnit : IDisposable
         }
     }
 
-    private static MessageBuffer CreateCall(DBusConnection connection, string member, string? signature, uint? pid, byte[]? bytes)
+    private static MessageBuffer CreateCall(DBusConnection connection, string member, string? signature, uint? pid, byte[]? bytes, string? text = null)
     {
         using MessageWriter writer = connection.GetMessageWriter();
         writer.WriteMethodCallHeader(destination: ManagerName, path: ManagerPath, @interface: ManagerInterface, member: member, signature: signature);
@@ -174,6 +214,11 @@ public sealed class ServiceUnit : IDisposable
         if (bytes is not null)
         {
             writer.WriteArray(bytes);
+        }
+
+        if (text is not null)
+        {
+            writer.WriteString(text);
         }
 
         return writer.CreateMessage();

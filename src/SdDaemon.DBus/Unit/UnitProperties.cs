@@ -27,7 +27,9 @@ public sealed record UnitProperties
     /// <summary>FileDescriptorStoreMax=.</summary>
     public required uint FileDescriptorStoreMax { get; init; }
 
-    /// <summary>WatchdogUSec: the watchdog timeout (zero when off).</summary>
+    /// <summary>WatchdogUSec: the watchdog timeout (zero when off); <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// for the manager's "infinity", which a unit loaded but not started since reports (e.g. one unloaded after
+    /// its stop and read again).</summary>
     public required TimeSpan Watchdog { get; init; }
 
     /// <summary>StatusText: the last STATUS= the service sent.</summary>
