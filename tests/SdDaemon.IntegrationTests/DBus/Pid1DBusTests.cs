@@ -50,11 +50,11 @@ public abstract class Pid1DBusTests(Pid1Container pid1, ITestOutputHelper output
     {
         pid1.EnsureRunning();
         string name = UniqueBusName();
-        string unit = Start("dbus-ready", UnitText("dbus", name, "--StartDelayMs", "3000"));
+        string unit = Start("dbus-ready", UnitText("dbus", name, "--StartDelayMs", "6000"));
         try
         {
             Assert.Equal("activating", pid1.WaitForProperty(unit, "ActiveState", "activating", Patience));
-            Thread.Sleep(1000); // inside the 3 s start-up: the process runs, the name is not there yet
+            Thread.Sleep(1000); // inside the 6 s start-up (room for a slow systemctl under load): the process runs, the name is not there yet
             Assert.Equal("activating", pid1.Property(unit, "ActiveState"));
             Assert.NotEqual("0", pid1.Property(unit, "MainPID"));
             Assert.Null(OwnerPid(name));
