@@ -65,17 +65,26 @@ internal abstract class RecordSink
 /// and inode): when fd 2 was redirected meanwhile (dup2 to a log file, to /dev/null) it is closed and
 /// the descriptor looked at again, so records follow the redirection. Until that next batch it keeps
 /// the old pipe open; a reader waiting for the pipe's end of file sees it only then.</para>
+/// <para>Threads that find another one writing do not each pay a system call (spec J-7): each
+/// queues its batch (a copy) and waits for the gate with its own deadline; whichever thread takes the
+/// gate next writes every batch queued by then, in queue order, as many whole batches per write(2)
+/// as fit in PIPE_BUF (a larger batch alone, as before), so that each record still reaches a pipe's
+/// reader whole. A call returns only once its batch is written (or dropped and counted), as a lone
+/// call does; a call that gives up waiting takes its batch back out, unless a writer already has it.
+/// A lone thread writes straight from its own span, without the copy.</para>
 /// <para>When the deadline passes, the rest of the batch is dropped and counted; a record cut short is
 /// ended with a newline (now, or before the next batch) so that the next record's <c>&lt;N&gt;</c>
 /// starts a line. After a timeout, later writes do not wait again until one gets through whole
 /// (<see cref="StallPolicy"/>), so threads queued on the lock do not each wait out their own timeout.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A sink lives as long as its descriptor (fd 2: the process); its queue buffers hold only pool arrays.")]
 internal sealed class FileDescriptorSink : RecordSink
 {
     /// <summary>The default bound on one record batch (never hang a daemon).</summary>
     public static readonly TimeSpan DefaultTimeout = Deadline.DefaultSendTimeout;
 
     private readonly object _gate = new();
+    private readonly object _queue = new();
     private readonly TimeSpan _timeout;
     private readonly StallPolicy _stall = new();
     private Route _route;
@@ -83,6 +92,16 @@ internal sealed class FileDescriptorSink : RecordSink
     private FileDescriptorHandle? _own;
     private bool _lineOpen;
     private Stream? _fallback;
+
+    // Batches of callers that found the gate taken (under _queue), and the ones being written (under
+    // _gate); tickets handed out and written (or dropped) so far, so that a caller knows whether the
+    // thread before it took its batch along.
+    private PooledBuffer _waiting = new();
+    private List<int> _waitingEnds = [];
+    private PooledBuffer _draining = new();
+    private List<int> _drainingEnds = [];
+    private long _enqueued;
+    private long _completed;
 
     public FileDescriptorSink(int fd, TimeSpan timeout)
     {
@@ -129,16 +148,35 @@ internal sealed class FileDescriptorSink : RecordSink
 
         long deadline = Deadline.After(_timeout);
         bool taken = false;
+        long ticket = 0;
         try
         {
-            Monitor.TryEnter(_gate, Deadline.RemainingMilliseconds(deadline), ref taken);
-            if (!taken)
+            if (Monitor.TryEnter(_gate))
             {
-                CountDropped(records); // another thread is stuck on a full descriptor
-                return;
+                taken = true;
+                if (Volatile.Read(ref _enqueued) == Volatile.Read(ref _completed))
+                {
+                    WriteLocked(records, deadline); // nobody waiting: straight from the caller's span
+                    return;
+                }
+
+                ticket = Enqueue(records); // others came first: after theirs
+            }
+            else
+            {
+                ticket = Enqueue(records);
+                Monitor.TryEnter(_gate, Deadline.RemainingMilliseconds(deadline), ref taken);
+                if (!taken)
+                {
+                    Withdraw(ticket); // another thread is stuck on a full descriptor
+                    return;
+                }
             }
 
-            WriteLocked(records, deadline);
+            if (Volatile.Read(ref _completed) < ticket)
+            {
+                DrainLocked(deadline); // the holder before us did not take ours: write what waits
+            }
         }
         finally
         {
@@ -147,6 +185,91 @@ internal sealed class FileDescriptorSink : RecordSink
                 Monitor.Exit(_gate);
             }
         }
+    }
+
+    /// <summary>Records batches waiting for the gate, for tests.</summary>
+    internal int WaitingBatches
+    {
+        get
+        {
+            lock (_queue)
+            {
+                return _waitingEnds.Count;
+            }
+        }
+    }
+
+    /// <summary>Queues a batch behind the ones already waiting; its ticket (1, 2, ...).</summary>
+    private long Enqueue(ReadOnlySpan<byte> records)
+    {
+        lock (_queue)
+        {
+            _waiting.Write(records);
+            _waitingEnds.Add(_waiting.Length);
+            return ++_enqueued;
+        }
+    }
+
+    /// <summary>A batch whose caller gave up waiting for the gate: taken out (and counted as dropped)
+    /// unless a drain already took it, which then wrote or counted it. Its ticket stays, as an empty batch.</summary>
+    private void Withdraw(long ticket)
+    {
+        lock (_queue)
+        {
+            int index = _waitingEnds.Count - (int)(_enqueued - ticket) - 1;
+            if (index < 0)
+            {
+                return;
+            }
+
+            int start = index == 0 ? 0 : _waitingEnds[index - 1];
+            int length = _waitingEnds[index] - start;
+            CountDropped(_waiting.Written.Slice(start, length));
+            Span<byte> bytes = _waiting.Array.AsSpan(0, _waiting.Length);
+            bytes[(start + length)..].CopyTo(bytes[start..]);
+            _waiting.Truncate(_waiting.Length - length);
+            for (int i = index; i < _waitingEnds.Count; i++)
+            {
+                _waitingEnds[i] -= length;
+            }
+        }
+    }
+
+    /// <summary>Under the gate: takes every waiting batch and writes them in order, as many whole
+    /// batches per write(2) as fit in PIPE_BUF (a larger batch alone), so that a pipe's reader and
+    /// journald see each record whole however many were written together (spec J-7).</summary>
+    private void DrainLocked(long deadline)
+    {
+        long upTo;
+        lock (_queue)
+        {
+            (_waiting, _draining) = (_draining, _waiting);
+            (_waitingEnds, _drainingEnds) = (_drainingEnds, _waitingEnds);
+            upTo = _enqueued;
+        }
+
+        ReadOnlySpan<byte> all = _draining.Written;
+        int start = 0;
+        int next = 0;
+        while (next < _drainingEnds.Count)
+        {
+            int end = _drainingEnds[next++];
+            while (next < _drainingEnds.Count && _drainingEnds[next] - start <= Libc.PipeBuf)
+            {
+                end = _drainingEnds[next++];
+            }
+
+            if (end > start)
+            {
+                WriteLocked(all[start..end], deadline);
+            }
+
+            start = end;
+        }
+
+        _draining.Reset();
+        _drainingEnds.Clear();
+        Volatile.Write(ref _completed, upTo);
     }
 
     /// <summary>Elsewhere than Linux (no libc of ours to call): the process's standard error stream,
