@@ -36,18 +36,24 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
         SyslogPriority priority = state is SyslogLogValues values
             ? values.Priority
             : SyslogLoggerExtensions.ToSyslogPriority(logLevel);
-        string message = formatter(state, exception) ?? "";
-
         // With journald known to be absent the record is built once, as stderr text, not first as an entry.
-        if (settings.Output == JournalOutput.Native && !provider.Native.KnownAbsent && WriteNative(settings, priority, eventId, state, exception, message))
+        // The native entry takes the formatter's string (its MESSAGE field is length-framed once it
+        // holds a newline, which is known only from the whole text); stderr renders MEL's template
+        // state without it (spec J-8).
+        string? message = null;
+        if (settings.Output == JournalOutput.Native && !provider.Native.KnownAbsent)
         {
-            return;
+            message = formatter(state, exception) ?? "";
+            if (WriteNative(settings, priority, eventId, state, exception, message))
+            {
+                return;
+            }
         }
 
-        WriteStderr(settings, priority, eventId, exception, message);
+        WriteStderr(settings, priority, eventId, state, exception, message, formatter);
     }
 
-    private void WriteStderr(JournalLoggerProvider.Settings settings, SyslogPriority priority, EventId eventId, Exception? exception, string message)
+    private void WriteStderr<TState>(JournalLoggerProvider.Settings settings, SyslogPriority priority, EventId eventId, TState state, Exception? exception, string? message, Func<TState, Exception?, string> formatter)
     {
         bool plain = settings.Output == JournalOutput.PlainStderr;
         StderrLogger target = plain ? settings.Plain : settings.Prefixed;
@@ -95,7 +101,11 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
             }
 
             text.Write(": "u8);
-            text.WriteUtf8(message);
+            if (message is not null || !FormattedLogValuesRenderer.TryRender(state, text))
+            {
+                text.WriteUtf8(message ?? formatter(state, exception));
+            }
+
             if (exception is not null)
             {
                 text.WriteByte((byte)'\n');
