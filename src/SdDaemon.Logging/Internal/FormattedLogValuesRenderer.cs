@@ -33,12 +33,6 @@ internal static class FormattedLogValuesRenderer
 
     private static readonly ConcurrentDictionary<string, Plan?> s_plans = new(StringComparer.Ordinal);
 
-    [ThreadStatic]
-    private static string? s_lastTemplate;
-
-    [ThreadStatic]
-    private static Plan? s_lastPlan;
-
     /// <summary>Appends the message of <paramref name="state"/> to <paramref name="buffer"/>; false, with
     /// the buffer as it was, when the state is not one this renders exactly (the caller formats it).</summary>
     public static bool TryRender<TState>(TState state, PooledBuffer buffer)
@@ -132,26 +126,12 @@ internal static class FormattedLogValuesRenderer
 
     private static Plan? GetPlan(string template)
     {
-        // A call site logs the same template object again and again: compared by reference first,
-        // which costs nothing, where the dictionary hashes the whole text.
-        if (ReferenceEquals(template, s_lastTemplate))
+        if (s_plans.TryGetValue(template, out Plan? plan))
         {
-            return s_lastPlan;
+            return plan;
         }
 
-        if (!s_plans.TryGetValue(template, out Plan? plan))
-        {
-            plan = Parse(template);
-        }
-
-        s_lastTemplate = template;
-        s_lastPlan = plan;
-        return plan;
-    }
-
-    private static Plan? Parse(string template)
-    {
-        Plan? plan = Plan.Parse(template);
+        plan = Plan.Parse(template);
         if (s_plans.Count < MaxCached)
         {
             s_plans.TryAdd(template, plan);
