@@ -36,24 +36,18 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
         SyslogPriority priority = state is SyslogLogValues values
             ? values.Priority
             : SyslogLoggerExtensions.ToSyslogPriority(logLevel);
+        string message = formatter(state, exception) ?? "";
+
         // With journald known to be absent the record is built once, as stderr text, not first as an entry.
-        // The native entry takes the formatter's string (its MESSAGE field is length-framed once it
-        // holds a newline, which is known only from the whole text); stderr renders MEL's template
-        // state without it (spec J-8).
-        string? message = null;
-        if (settings.Output == JournalOutput.Native && !provider.Native.KnownAbsent)
+        if (settings.Output == JournalOutput.Native && !provider.Native.KnownAbsent && WriteNative(settings, priority, eventId, state, exception, message))
         {
-            message = formatter(state, exception) ?? "";
-            if (WriteNative(settings, priority, eventId, state, exception, message))
-            {
-                return;
-            }
+            return;
         }
 
-        WriteStderr(settings, priority, eventId, state, exception, message, formatter);
+        WriteStderr(settings, priority, eventId, exception, message);
     }
 
-    private void WriteStderr<TState>(JournalLoggerProvider.Settings settings, SyslogPriority priority, EventId eventId, TState state, Exception? exception, string? message, Func<TState, Exception?, string> formatter)
+    private void WriteStderr(JournalLoggerProvider.Settings settings, SyslogPriority priority, EventId eventId, Exception? exception, string message)
     {
         bool plain = settings.Output == JournalOutput.PlainStderr;
         StderrLogger target = plain ? settings.Plain : settings.Prefixed;
@@ -101,11 +95,7 @@ internal sealed class JournalLogger(JournalLoggerProvider provider, string categ
             }
 
             text.Write(": "u8);
-            if (message is not null || !FormattedLogValuesRenderer.TryRender(state, text))
-            {
-                text.WriteUtf8(message ?? formatter(state, exception));
-            }
-
+            text.WriteUtf8(message);
             if (exception is not null)
             {
                 text.WriteByte((byte)'\n');
