@@ -10,6 +10,8 @@ namespace SdDaemon.Benchmarks.Logging;
 /// End-to-end throughput: 1000 messages logged and all their bytes written to the sink (/dev/null
 /// behind a byte counter), so that the console logger's background queue is measured too, not only
 /// the enqueue on the caller's thread. Per message (OperationsPerInvoke = 1000).
+/// <c>Journal_1000_Templates_NoWrite</c> is the same logger into <see cref="Stream.Null"/>: the
+/// library's own cost (formatting, encoding, locking) without the write(2), to tell the two apart.
 /// </summary>
 [MemoryDiagnoser]
 public class LoggingThroughputBenchmarks
@@ -20,8 +22,10 @@ public class LoggingThroughputBenchmarks
     private CountingStream _consoleSink = null!;
     private ILoggerFactory _journalFactory = null!;
     private ILoggerFactory _consoleFactory = null!;
+    private ILoggerFactory _noWriteFactory = null!;
     private ILogger _journal = null!;
     private ILogger _console = null!;
+    private ILogger _noWrite = null!;
     private TextWriter? _savedOut;
     private long _journalBytesPerMessage;
     private long _consoleBytesPerMessage;
@@ -33,6 +37,9 @@ public class LoggingThroughputBenchmarks
         _journalFactory = LoggerFactory.Create(b => b.AddProvider(
             JournalLoggerProvider.Create(new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr }, _journalSink)));
         _journal = _journalFactory.CreateLogger("Bench.Category");
+        _noWriteFactory = LoggerFactory.Create(b => b.AddProvider(
+            JournalLoggerProvider.Create(new JournalLoggerOptions { Output = JournalOutput.PrefixedStderr }, Stream.Null)));
+        _noWrite = _noWriteFactory.CreateLogger("Bench.Category");
 
         _savedOut = Console.Out;
         _consoleSink = new CountingStream();
@@ -49,6 +56,7 @@ public class LoggingThroughputBenchmarks
     {
         _journalFactory.Dispose();
         _consoleFactory.Dispose();
+        _noWriteFactory.Dispose();
         if (_savedOut is not null)
         {
             Console.SetOut(_savedOut);
@@ -60,6 +68,15 @@ public class LoggingThroughputBenchmarks
 
     [Benchmark(OperationsPerInvoke = Messages)]
     public void Journal_1000_Templates() => Run(_journal, _journalSink, _journalBytesPerMessage);
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public void Journal_1000_Templates_NoWrite()
+    {
+        for (int i = 0; i < Messages; i++)
+        {
+            Log(_noWrite);
+        }
+    }
 
     private static void Log(ILogger logger) => logger.LogInformation("order {OrderId} for {Customer}", 42, "alice");
 
