@@ -88,7 +88,8 @@ internal sealed partial class SdDaemonInhibitorService : IHostedService, IAsyncD
             if (starting)
             {
                 LogPreparing(_logger, shutdown ? "shutdown" : "sleep", _delayMax.TotalSeconds);
-                using var bound = new CancellationTokenSource(_delayMax * _options.DelayShare);
+                // InhibitDelayMaxSec=infinity: logind waits for the lock as long as it takes, so the handlers are not cut short.
+                using CancellationTokenSource bound = _delayMax == Timeout.InfiniteTimeSpan ? new() : new(_delayMax * _options.DelayShare);
                 await RunHandlersAsync(shutdown, resumed: false, bound.Token).ConfigureAwait(false);
                 Release(); // logind proceeds as soon as no delay lock is left
             }

@@ -74,11 +74,12 @@ public sealed class LoginManager : IDisposable
         return inhibitor;
     }
 
-    /// <summary>InhibitDelayMaxUSec: how long logind waits for delay locks (logind.conf(5), InhibitDelayMaxSec=).</summary>
+    /// <summary>InhibitDelayMaxUSec: how long logind waits for delay locks (logind.conf(5), InhibitDelayMaxSec=);
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for InhibitDelayMaxSec=infinity.</summary>
     public async Task<TimeSpan> GetInhibitDelayMaxAsync()
     {
         VariantValue value = await BusDriver.GetPropertyAsync(_connection, ServiceName, Path, Interface, "InhibitDelayMaxUSec").ConfigureAwait(false);
-        return TimeSpan.FromMicroseconds(value.GetUInt64());
+        return Usec.ToTimeSpan(value.GetUInt64());
     }
 
     /// <summary>Stops raising the events.</summary>

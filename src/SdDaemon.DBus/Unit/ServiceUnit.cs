@@ -135,7 +135,7 @@ public sealed class ServiceUnit : IDisposable
             MainPid = service["MainPID"].GetUInt32(),
             NRestarts = service["NRestarts"].GetUInt32(),
             FileDescriptorStoreMax = service["FileDescriptorStoreMax"].GetUInt32(),
-            Watchdog = FromUsec(service["WatchdogUSec"].GetUInt64()),
+            Watchdog = Usec.ToTimeSpan(service["WatchdogUSec"].GetUInt64()),
             StatusText = service["StatusText"].GetString(),
         };
     }
@@ -150,13 +150,6 @@ public sealed class ServiceUnit : IDisposable
 
         _watches.Clear();
     }
-
-    /// <summary>A usec_t property as a TimeSpan: systemd's USEC_INFINITY (2^64-1) and anything past
-    /// TimeSpan's range are <see cref="Timeout.InfiniteTimeSpan"/> (DB-9).</summary>
-    internal static TimeSpan FromUsec(ulong usec) =>
-        usec > (ulong)(TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerMicrosecond)
-            ? Timeout.InfiniteTimeSpan
-            : TimeSpan.FromTicks((long)usec * TimeSpan.TicksPerMicrosecond);
 
     private async Task RaiseChangedAsync(Dictionary<string, VariantValue> changed)
     {

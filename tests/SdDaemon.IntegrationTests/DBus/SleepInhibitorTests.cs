@@ -84,10 +84,23 @@ public sealed class SleepInhibitorTests(SessionBus bus) : IClassFixture<SessionB
         }
     }
 
+    [SessionBusFact]
+    public async Task InhibitDelayMaxSec_infinity_is_an_infinite_TimeSpan_not_an_OverflowException()
+    {
+        bus.EnsureRunning();
+        using DBusConnection logindConnection = await DaemonBus.ConnectAsync(bus.SocketAddress);
+        logindConnection.AddMethodHandler(new FakeLogind(delayMaxUsec: ulong.MaxValue)); // USEC_INFINITY
+        await using BusName logindName = await BusName.AcquireAsync(logindConnection, LoginManager.ServiceName);
+        using DBusConnection client = await DaemonBus.ConnectAsync(bus.SocketAddress);
+        using LoginManager logind = await LoginManager.ConnectAsync(client);
+
+        Assert.Equal(Timeout.InfiniteTimeSpan, await logind.GetInhibitDelayMaxAsync());
+    }
+
     private sealed record Lock(string What, string Who, string Why, string Mode, Task Released);
 
     /// <summary>org.freedesktop.login1.Manager as far as the inhibitor service uses it.</summary>
-    private sealed class FakeLogind : IPathMethodHandler
+    private sealed class FakeLogind(ulong delayMaxUsec = 5_000_000) : IPathMethodHandler
     {
         public BlockingTaskQueue<Lock> Locks { get; } = new();
 
@@ -124,7 +137,7 @@ public sealed class SleepInhibitorTests(SessionBus bus) : IClassFixture<SessionB
                 _ = reader.ReadString();
                 string property = reader.ReadString();
                 using MessageWriter writer = context.CreateReplyWriter("v");
-                writer.WriteVariant(property == "InhibitDelayMaxUSec" ? VariantValue.UInt64(5_000_000) : VariantValue.String(""));
+                writer.WriteVariant(property == "InhibitDelayMaxUSec" ? VariantValue.UInt64(delayMaxUsec) : VariantValue.String(""));
                 context.Reply(writer.CreateMessage());
             }
             else
